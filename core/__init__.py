@@ -1,0 +1,1 @@
+"""Tömning's shared kernel: domain model, settings, errors, topics and storage adapters."""

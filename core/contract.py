@@ -1,0 +1,124 @@
+"""The uplink payload of message contract v1: one reading or an array of them, decoded purely."""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Sequence
+from datetime import datetime, timedelta
+from typing import Annotated, Literal, NamedTuple
+
+from pydantic import (
+    BaseModel,
+    ConfigDict,
+    Field,
+    StrictFloat,
+    StrictInt,
+    StrictStr,
+    ValidationError,
+    model_validator,
+)
+from pydantic_core import ErrorDetails
+
+from core.models import AwareDatetime
+
+Number = StrictInt | StrictFloat
+
+
+class UplinkReading(BaseModel):
+    """A reading as a device sends it. Field limits are part of the contract."""
+
+    model_config = ConfigDict(frozen=True, extra="forbid", populate_by_name=True)
+
+    v: Literal[1] = 1
+    ts: AwareDatetime  # RFC 3339 with a zone, or Unix seconds
+    seq: Annotated[StrictInt, Field(ge=0, le=2**32 - 1)]
+    distance_mm: Annotated[StrictInt, Field(ge=0, le=10_000)] | None = None
+    filling_level: Annotated[Number, Field(ge=0, le=1)] | None = Field(None, alias="fillingLevel")
+    temperature_c: Annotated[Number, Field(ge=-40, le=125)] | None = Field(None, alias="temperature")
+    battery_v: Annotated[Number, Field(ge=0, le=5)] | None = None
+    tilt_deg: Annotated[Number, Field(ge=0, le=180)] | None = None
+    rssi_dbm: Annotated[StrictInt, Field(ge=-150, le=0)] | None = None
+    fw_version: Annotated[StrictStr, Field(min_length=1, max_length=32)] | None = None
+
+    @model_validator(mode="after")
+    def _has_a_measure(self) -> UplinkReading:
+        if self.distance_mm is None and self.filling_level is None:
+            raise ValueError("a reading needs distance_mm or fillingLevel")
+        return self
+
+
+class Limits(NamedTuple):
+    max_payload_bytes: int = 64 * 1024
+    max_batch: int = 1000
+    max_age: timedelta = timedelta(days=30)
+    max_skew: timedelta = timedelta(minutes=5)
+
+
+class Reject(NamedTuple):
+    """Why a payload, or the reading at `index` of it, was refused."""
+
+    reason: str
+    detail: str
+    index: int | None = None
+
+
+class Decoded(NamedTuple):
+    readings: list[UplinkReading]
+    rejects: list[Reject]
+
+
+def decode_uplink(payload: bytes, *, received_at: datetime, limits: Limits = Limits()) -> Decoded:
+    """Decode a payload; each bad reading is rejected alone, the good ones pass."""
+    if len(payload) > limits.max_payload_bytes:
+        return Decoded([], [Reject("oversized", f"{len(payload)} bytes > {limits.max_payload_bytes}")])
+    try:
+        document = json.loads(payload)
+    except (UnicodeDecodeError, json.JSONDecodeError) as exc:
+        return Decoded([], [Reject("malformed_json", str(exc))])
+    items = document if isinstance(document, list) else [document]
+    if not items:
+        return Decoded([], [Reject("empty_batch", "the array holds no reading")])
+    if len(items) > limits.max_batch:
+        return Decoded([], [Reject("batch_too_large", f"{len(items)} readings > {limits.max_batch}")])
+    readings: list[UplinkReading] = []
+    rejects: list[Reject] = []
+    index: int | None
+    for position, item in enumerate(items):
+        index = position if isinstance(document, list) else None
+        outcome = _decode_one(item, received_at=received_at, limits=limits)
+        if isinstance(outcome, UplinkReading):
+            readings.append(outcome)
+        else:
+            rejects.append(outcome._replace(index=index))
+    return Decoded(readings, rejects)
+
+
+def _decode_one(item: object, *, received_at: datetime, limits: Limits) -> UplinkReading | Reject:
+    if not isinstance(item, dict):
+        return Reject("not_an_object", f"a reading is a JSON object, got {type(item).__name__}")
+    try:
+        reading = UplinkReading.model_validate(item)
+    except ValidationError as exc:
+        return _reject_for(exc.errors())
+    if reading.ts > received_at + limits.max_skew:
+        return Reject("timestamp_future", f"ts {reading.ts.isoformat()} is ahead of the server clock")
+    if reading.ts < received_at - limits.max_age:
+        return Reject("timestamp_past", f"ts {reading.ts.isoformat()} is older than {limits.max_age}")
+    return reading
+
+
+def _reject_for(errors: Sequence[ErrorDetails]) -> Reject:
+    first = errors[0]
+    field = ".".join(str(part) for part in first["loc"]) or "reading"
+    kind = first["type"]
+    if kind == "missing":
+        reason = "missing_field"
+    elif kind == "extra_forbidden":
+        reason = "unknown_field"
+    elif kind.endswith(("_than", "_than_equal", "too_long", "too_short", "literal_error")):
+        reason = "out_of_range"
+    elif kind in {"value_error", "timezone_aware", "assertion_error"}:
+        reason = "invalid_value"
+    else:
+        reason = "wrong_type"
+    return Reject(reason, f"{field}: {first['msg']} (got {first.get('input')!r})")

@@ -1,0 +1,11 @@
+"""Alembic environment: runs online against the engine handed over in config.attributes."""
+
+from alembic import context
+
+from core.registry.schema import metadata
+
+engine = context.config.attributes["engine"]
+with engine.begin() as connection:
+    context.configure(connection=connection, target_metadata=metadata, render_as_batch=True)
+    with context.begin_transaction():
+        context.run_migrations()

@@ -1,0 +1,181 @@
+"""Domain values: tenants, bins, devices, readings, events; FIWARE WasteContainer names on the wire.
+
+Python attributes are snake_case with units in their names; where FIWARE's WasteContainer has a
+name, the JSON alias is FIWARE's (`fillingLevel`, `binFullnessThreshold`, `dateLastEmptying`).
+Departures from FIWARE, and why:
+- `temperature_c`: FIWARE's `temperature` carries no unit in its name; the alias keeps FIWARE's.
+- `capacity_l`: FIWARE's `binCapacity` is an open quantity; we fix litres.
+- `empty_distance_mm` / `full_distance_mm`: sensor calibration, which FIWARE does not model.
+"""
+
+from __future__ import annotations
+
+from datetime import datetime
+from enum import StrEnum
+from typing import Annotated, Any
+
+from pydantic import AfterValidator, BaseModel, ConfigDict, Field, model_validator
+
+from core.topics import ID_PATTERN
+
+
+def _aware(value: datetime) -> datetime:
+    if value.tzinfo is None or value.utcoffset() is None:
+        raise ValueError("datetime must carry a time zone")
+    return value
+
+
+AwareDatetime = Annotated[datetime, AfterValidator(_aware)]
+Id = Annotated[str, Field(pattern=ID_PATTERN)]
+FillingLevel = Annotated[float, Field(ge=0.0, le=1.0)]
+
+
+class Frozen(BaseModel):
+    model_config = ConfigDict(frozen=True, extra="forbid", populate_by_name=True)
+
+
+class Fraction(StrEnum):
+    """Waste fractions, as Swedish municipalities sort them."""
+
+    RESIDUAL = "residual"
+    FOOD = "food"
+    PAPER = "paper"
+    PLASTIC = "plastic"
+    GLASS = "glass"
+    METAL = "metal"
+    NEWSPAPER = "newspaper"
+    TEXTILE = "textile"
+
+
+class EventKind(StrEnum):
+    EMPTIED = "emptied"
+    FULL = "full"
+    FIRE_RISK = "fire_risk"
+    TILTED = "tilted"
+    LOW_BATTERY = "low_battery"
+    SILENT = "silent"
+
+
+class Tenant(Frozen):
+    id: Id
+    name: str = Field(min_length=1, max_length=200)
+    timezone: str = "Europe/Stockholm"
+
+
+class Location(Frozen):
+    """A WGS84 point."""
+
+    lat: float = Field(ge=-90, le=90)
+    lon: float = Field(ge=-180, le=180)
+
+
+class Bin(Frozen):
+    """A container with a sensor-read fill; FIWARE WasteContainer."""
+
+    tenant: Id
+    id: Id
+    location: Location
+    fraction: Fraction
+    capacity_l: float = Field(gt=0, le=100_000)
+    empty_distance_mm: int = Field(gt=0, le=10_000)
+    full_distance_mm: int = Field(ge=0, le=10_000)
+    threshold: FillingLevel = Field(default=0.8, alias="binFullnessThreshold")
+    service_time_s: float = Field(default=60.0, ge=0, le=3600)
+    district: str = Field(default="", max_length=100)
+    address: str = Field(default="", max_length=200)
+
+    @model_validator(mode="after")
+    def _full_nearer_than_empty(self) -> Bin:
+        if self.full_distance_mm >= self.empty_distance_mm:
+            raise ValueError(
+                f"full_distance_mm ({self.full_distance_mm}) must be below "
+                f"empty_distance_mm ({self.empty_distance_mm})"
+            )
+        return self
+
+    def filling_level(self, distance_mm: float) -> float:
+        """Fill from a raw distance with this bin's calibration, clamped to 0..1."""
+        span = self.empty_distance_mm - self.full_distance_mm
+        return min(1.0, max(0.0, (self.empty_distance_mm - distance_mm) / span))
+
+
+class Device(Frozen):
+    tenant: Id
+    id: Id
+    bin_id: Id | None = None
+    enabled: bool = True
+    report_interval_s: int = Field(default=900, ge=10, le=7 * 86_400)
+
+
+class Mount(Frozen):
+    """A device mounted on a bin from `since` until `until` (open-ended when None)."""
+
+    tenant: Id
+    device_id: Id
+    bin_id: Id
+    since: AwareDatetime
+    until: AwareDatetime | None = None
+
+
+class Reading(Frozen):
+    """One accepted reading, resolved to its bin, as stored in the time series."""
+
+    tenant: Id
+    device_id: Id
+    bin_id: Id
+    fraction: Fraction
+    district: str = ""
+    ts: AwareDatetime
+    seq: int = Field(ge=0, le=2**32 - 1)
+    distance_mm: int | None = None
+    filling_level: FillingLevel = Field(alias="fillingLevel")
+    temperature_c: float | None = Field(default=None, alias="temperature")
+    battery_v: float | None = None
+    tilt_deg: float | None = None
+    rssi_dbm: int | None = None
+    fw_version: str | None = None
+
+
+class Event(Frozen):
+    """Something that happened to a bin or device, derived from readings."""
+
+    tenant: Id
+    kind: EventKind
+    ts: AwareDatetime
+    bin_id: Id | None = None
+    device_id: Id | None = None
+    fraction: Fraction | None = None
+    district: str = ""
+    value: float | None = None
+    detail: str = ""
+
+
+class BinState(Frozen):
+    """A bin's latest known state, kept beside the registry so nobody scans the time series."""
+
+    tenant: Id
+    bin_id: Id
+    ts: AwareDatetime
+    device_id: Id
+    filling_level: FillingLevel = Field(alias="fillingLevel")
+    distance_mm: int | None = None
+    temperature_c: float | None = Field(default=None, alias="temperature")
+    battery_v: float | None = None
+    tilt_deg: float | None = None
+    date_last_emptying: AwareDatetime | None = Field(default=None, alias="dateLastEmptying")
+
+
+class DeadLetter(Frozen):
+    """A payload, or one reading of it, that was refused, with the reason."""
+
+    tenant: str
+    topic: str
+    reason: str
+    detail: str
+    payload: str
+    received_at: AwareDatetime
+
+
+def dump(model: BaseModel) -> dict[str, Any]:
+    """JSON-ready dict with the wire (FIWARE) names."""
+    return model.model_dump(mode="json", by_alias=True, exclude_none=True)

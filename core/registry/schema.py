@@ -1,0 +1,144 @@
+"""SQLAlchemy tables of the registry; Alembic migrations under core/migrations build them."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime
+from typing import Any
+
+from sqlalchemy import (
+    Boolean,
+    Column,
+    DateTime,
+    Float,
+    ForeignKeyConstraint,
+    Index,
+    Integer,
+    MetaData,
+    String,
+    Table,
+    Text,
+    TypeDecorator,
+)
+from sqlalchemy.engine import Dialect
+
+
+
+class UtcDateTime(TypeDecorator[datetime]):
+    """Aware datetimes in, aware UTC datetimes out, on SQLite (which keeps no zone) too."""
+
+    impl = DateTime(timezone=True)
+    cache_ok = True
+
+    def process_bind_param(self, value: datetime | None, dialect: Dialect) -> Any:
+        if value is None:
+            return None
+        if value.tzinfo is None:
+            raise ValueError("naive datetime given to the registry")
+        return value.astimezone(UTC)
+
+    def process_result_value(self, value: Any, dialect: Dialect) -> datetime | None:
+        if value is None:
+            return None
+        stamp: datetime = value
+        return stamp.replace(tzinfo=UTC) if stamp.tzinfo is None else stamp.astimezone(UTC)
+
+
+metadata = MetaData()
+Stamp = UtcDateTime()
+
+tenants = Table(
+    "tenants",
+    metadata,
+    Column("id", String(63), primary_key=True),
+    Column("name", String(200), nullable=False),
+    Column("timezone", String(64), nullable=False),
+)
+
+bins = Table(
+    "bins",
+    metadata,
+    Column("tenant", String(63), primary_key=True),
+    Column("id", String(63), primary_key=True),
+    Column("lat", Float, nullable=False),
+    Column("lon", Float, nullable=False),
+    Column("fraction", String(32), nullable=False),
+    Column("capacity_l", Float, nullable=False),
+    Column("empty_distance_mm", Integer, nullable=False),
+    Column("full_distance_mm", Integer, nullable=False),
+    Column("threshold", Float, nullable=False),
+    Column("service_time_s", Float, nullable=False),
+    Column("district", String(100), nullable=False),
+    Column("address", String(200), nullable=False),
+    ForeignKeyConstraint(["tenant"], ["tenants.id"], ondelete="CASCADE"),
+)
+
+devices = Table(
+    "devices",
+    metadata,
+    Column("tenant", String(63), primary_key=True),
+    Column("id", String(63), primary_key=True),
+    Column("enabled", Boolean, nullable=False),
+    Column("report_interval_s", Integer, nullable=False),
+    Column("secret_hash", String(200), nullable=True),
+    Column("last_seen", Stamp, nullable=True),
+    ForeignKeyConstraint(["tenant"], ["tenants.id"], ondelete="CASCADE"),
+)
+
+mounts = Table(
+    "mounts",
+    metadata,
+    Column("id", Integer, primary_key=True, autoincrement=True),
+    Column("tenant", String(63), nullable=False),
+    Column("device_id", String(63), nullable=False),
+    Column("bin_id", String(63), nullable=False),
+    Column("since", Stamp, nullable=False),
+    Column("until", Stamp, nullable=True),
+    ForeignKeyConstraint(["tenant", "device_id"], ["devices.tenant", "devices.id"], ondelete="CASCADE"),
+    ForeignKeyConstraint(["tenant", "bin_id"], ["bins.tenant", "bins.id"], ondelete="CASCADE"),
+    Index("ix_mounts_device", "tenant", "device_id", "since"),
+)
+
+bin_states = Table(
+    "bin_states",
+    metadata,
+    Column("tenant", String(63), primary_key=True),
+    Column("bin_id", String(63), primary_key=True),
+    Column("ts", Stamp, nullable=False),
+    Column("device_id", String(63), nullable=False),
+    Column("filling_level", Float, nullable=False),
+    Column("distance_mm", Integer, nullable=True),
+    Column("temperature_c", Float, nullable=True),
+    Column("battery_v", Float, nullable=True),
+    Column("tilt_deg", Float, nullable=True),
+    Column("date_last_emptying", Stamp, nullable=True),
+    ForeignKeyConstraint(["tenant", "bin_id"], ["bins.tenant", "bins.id"], ondelete="CASCADE"),
+)
+
+events = Table(
+    "events",
+    metadata,
+    Column("id", Integer, primary_key=True, autoincrement=True),
+    Column("tenant", String(63), nullable=False),
+    Column("kind", String(32), nullable=False),
+    Column("ts", Stamp, nullable=False),
+    Column("bin_id", String(63), nullable=True),
+    Column("device_id", String(63), nullable=True),
+    Column("fraction", String(32), nullable=True),
+    Column("district", String(100), nullable=False),
+    Column("value", Float, nullable=True),
+    Column("detail", Text, nullable=False),
+    Index("ix_events_tenant_ts", "tenant", "ts"),
+)
+
+dead_letters = Table(
+    "dead_letters",
+    metadata,
+    Column("id", Integer, primary_key=True, autoincrement=True),
+    Column("tenant", String(63), nullable=False),
+    Column("topic", String(400), nullable=False),
+    Column("reason", String(64), nullable=False),
+    Column("detail", Text, nullable=False),
+    Column("payload", Text, nullable=False),
+    Column("received_at", Stamp, nullable=False),
+    Index("ix_dead_letters_tenant_reason", "tenant", "reason"),
+)

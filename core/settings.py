@@ -1,0 +1,112 @@
+"""Typed settings from TOMNING_* environment variables and an optional TOML file, read once."""
+
+from __future__ import annotations
+
+import os
+from functools import lru_cache
+from pathlib import Path
+from typing import Literal
+
+from pydantic import BaseModel, Field, SecretStr
+from pydantic_settings import (
+    BaseSettings,
+    PydanticBaseSettingsSource,
+    SettingsConfigDict,
+    TomlConfigSettingsSource,
+)
+
+CONFIG_ENV = "TOMNING_CONFIG"
+DEFAULT_CONFIG_FILE = Path("tomning.toml")
+
+
+class MqttSettings(BaseModel):
+    host: str | None = Field(None, description="broker host; unset: the embedded broker")
+    port: int = Field(1883, ge=1, le=65535)
+    username: str | None = None
+    password: SecretStr | None = None
+    tls: bool = False
+    protocol: Literal["v5", "v311"] = "v5"
+    keepalive_s: int = Field(30, ge=5, le=3600)
+
+
+class StoreSettings(BaseModel):
+    backend: Literal["sqlite", "influxdb"] = "sqlite"
+    sqlite_path: Path = Path("var/readings.sqlite")
+    influx_url: str = "http://127.0.0.1:8086"
+    influx_database: str = "tomning"
+    influx_retention_policy: str = ""
+    influx_write_api: Literal["v1", "v2"] = Field(
+        "v1", description="v2: /api/v2/write via influxdb-client (InfluxDB >= 1.8, 2.x, 3.x)"
+    )
+    influx_username: str | None = None
+    influx_password: SecretStr | None = None
+    influx_token: SecretStr | None = None
+    influx_org: str = "-"
+    timeout_s: float = Field(10.0, gt=0, le=300)
+
+
+class RegistrySettings(BaseModel):
+    url: SecretStr = SecretStr("sqlite:///var/registry.sqlite")
+
+
+class IngestSettings(BaseModel):
+    client_id: str = Field("tomning-ingest-1", description="stable per worker: it names the session")
+    shared_group: str = "tomning-ingest"
+    session_expiry_s: int = Field(7 * 86_400, ge=0)
+    receive_maximum: int = Field(1000, ge=1, le=65535)
+    batch_size: int = Field(500, ge=1, le=50_000)
+    batch_max_wait_s: float = Field(0.2, gt=0, le=60)
+    spool_dir: Path = Path("var/spool")
+    spool_max_bytes: int = Field(512 * 1024 * 1024, ge=1024)
+    retry_interval_s: float = Field(2.0, gt=0, le=300)
+    max_payload_bytes: int = Field(64 * 1024, ge=256, le=16 * 1024 * 1024)
+    max_batch_readings: int = Field(1000, ge=1)
+    max_age_days: float = Field(30, gt=0)
+    max_skew_s: float = Field(300, ge=0)
+    health_host: str = "127.0.0.1"
+    health_port: int = Field(9108, ge=0, le=65535)
+    silent_check_interval_s: float = Field(60.0, gt=0)
+    silent_after_intervals: float = Field(3.0, gt=1)
+
+
+class Settings(BaseSettings):
+    model_config = SettingsConfigDict(
+        env_prefix="TOMNING_", env_nested_delimiter="__", extra="forbid", toml_file=None
+    )
+
+    timezone: str = "Europe/Stockholm"
+    mqtt: MqttSettings = MqttSettings()
+    store: StoreSettings = StoreSettings()
+    registry: RegistrySettings = RegistrySettings()
+    ingest: IngestSettings = IngestSettings()
+
+    @classmethod
+    def settings_customise_sources(
+        cls,
+        settings_cls: type[BaseSettings],
+        init_settings: PydanticBaseSettingsSource,
+        env_settings: PydanticBaseSettingsSource,
+        dotenv_settings: PydanticBaseSettingsSource,
+        file_secret_settings: PydanticBaseSettingsSource,
+    ) -> tuple[PydanticBaseSettingsSource, ...]:
+        toml = TomlConfigSettingsSource(settings_cls, settings_cls.model_config.get("toml_file"))
+        return init_settings, env_settings, toml
+
+
+def load(config_file: Path | None) -> Settings:
+    """Settings from the environment over `config_file` (TOML) over defaults."""
+
+    class _FromFile(Settings):
+        model_config = SettingsConfigDict(toml_file=config_file)
+
+    return _FromFile()
+
+
+@lru_cache(maxsize=1)
+def get_settings() -> Settings:
+    """For entry points only: $TOMNING_CONFIG, else ./tomning.toml when present."""
+    named = os.environ.get(CONFIG_ENV)
+    path = Path(named) if named else DEFAULT_CONFIG_FILE
+    if named and not path.is_file():
+        raise FileNotFoundError(f"{CONFIG_ENV}={named}: no such file")
+    return load(path if path.is_file() else None)

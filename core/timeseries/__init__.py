@@ -1,0 +1,46 @@
+"""Time-series storage of readings and events: one interface, SQLite and InfluxDB backends."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from datetime import datetime
+from typing import Protocol
+
+from core.models import Event, Reading
+from core.settings import StoreSettings
+
+
+class TimeSeriesStore(Protocol):
+    """Writes are idempotent: the same device and device timestamp overwrite, never add."""
+
+    def write_readings(self, readings: Sequence[Reading]) -> None: ...
+
+    def write_events(self, events: Sequence[Event]) -> None: ...
+
+    def readings(
+        self,
+        tenant: str,
+        *,
+        bin_id: str | None = None,
+        start: datetime | None = None,
+        end: datetime | None = None,
+    ) -> list[Reading]: ...
+
+    def count_readings(self, tenant: str | None = None) -> int: ...
+
+    def events(self, tenant: str, *, kind: str | None = None) -> list[Event]: ...
+
+    def ping(self) -> bool: ...
+
+    def close(self) -> None: ...
+
+
+def open_store(settings: StoreSettings) -> TimeSeriesStore:
+    """The backend the settings name."""
+    if settings.backend == "influxdb":
+        from core.timeseries.influx import InfluxStore
+
+        return InfluxStore.from_settings(settings)
+    from core.timeseries.sqlite import SqliteStore
+
+    return SqliteStore(settings.sqlite_path)

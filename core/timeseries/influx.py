@@ -1,0 +1,228 @@
+"""InfluxDB backend: line-protocol writes (v1 /write, or v2 through influxdb-client), InfluxQL reads.
+
+Reads go through `/query`, which InfluxDB 1.x, 2.x (v1 compatibility API) and 3.x all answer.
+Schema: measurements `readings` and `events`; tags tenant, bin, device, fraction, district (and kind
+for events); everything else is a field. A point's key is its tags and its time, so the same
+reading written twice overwrites itself.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from datetime import datetime
+from typing import Any
+
+import httpx
+from influxdb_client import InfluxDBClient, Point, WritePrecision
+from influxdb_client.client.write_api import SYNCHRONOUS
+from influxdb_client.rest import ApiException
+from urllib3.exceptions import HTTPError as Urllib3Error
+
+from core.errors import InvalidInput, StoreUnavailable
+from core.models import Event, Reading
+from core.settings import StoreSettings
+from core.timeseries.sqlite import from_ms, to_ms
+
+_READING_FIELDS = (
+    "seq", "distance_mm", "filling_level", "temperature_c", "battery_v", "tilt_deg", "rssi_dbm",
+    "fw_version",
+)  # fmt: skip
+_TAGS = {"tenant": "tenant", "bin": "bin_id", "device": "device_id", "fraction": "fraction", "district": "district"}
+
+
+class StoreRejected(InvalidInput):
+    """InfluxDB refused the points themselves (HTTP 4xx): retrying cannot help."""
+
+
+def quote(value: str) -> str:
+    """An InfluxQL string literal."""
+    return "'" + value.replace("\\", "\\\\").replace("'", "\\'") + "'"
+
+
+def reading_point(r: Reading) -> str:
+    point = Point("readings")
+    for tag, attr in _TAGS.items():
+        value = getattr(r, attr)
+        if value:
+            point = point.tag(tag, str(value))
+    for name in _READING_FIELDS:
+        value = getattr(r, name)
+        if value is not None:
+            point = point.field(name, float(value) if name in _FLOATS else value)
+    return str(point.time(to_ms(r.ts), WritePrecision.MS).to_line_protocol())
+
+
+_FLOATS = {"filling_level", "temperature_c", "battery_v", "tilt_deg"}
+
+
+def event_point(e: Event) -> str:
+    point = Point("events").tag("tenant", e.tenant).tag("kind", e.kind.value)
+    for tag, value in (("bin", e.bin_id), ("device", e.device_id), ("fraction", e.fraction), ("district", e.district)):
+        if value:
+            point = point.tag(tag, str(value))
+    point = point.field("detail", e.detail)
+    if e.value is not None:
+        point = point.field("value", float(e.value))
+    return str(point.time(to_ms(e.ts), WritePrecision.MS).to_line_protocol())
+
+
+class InfluxStore:
+    def __init__(self, settings: StoreSettings) -> None:
+        self.settings = settings
+        auth = None
+        if settings.influx_username and settings.influx_password:
+            auth = (settings.influx_username, settings.influx_password.get_secret_value())
+        self._http = httpx.Client(base_url=settings.influx_url, auth=auth, timeout=settings.timeout_s)
+        self._v2: InfluxDBClient | None = None
+        if settings.influx_write_api == "v2":
+            token = settings.influx_token.get_secret_value() if settings.influx_token else ""
+            if not token and auth:
+                token = f"{auth[0]}:{auth[1]}"  # InfluxDB 1.8's v2 API takes user:password
+            self._v2 = InfluxDBClient(
+                url=settings.influx_url,
+                token=token,
+                org=settings.influx_org,
+                timeout=int(settings.timeout_s * 1000),
+                retries=0,  # we retry, from the spool, never inside one call
+            )
+
+    @classmethod
+    def from_settings(cls, settings: StoreSettings) -> InfluxStore:
+        store = cls(settings)
+        store.ensure_database()
+        return store
+
+    def __enter__(self) -> InfluxStore:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.close()
+
+    @property
+    def _bucket(self) -> str:
+        rp = self.settings.influx_retention_policy
+        return f"{self.settings.influx_database}/{rp}" if rp else self.settings.influx_database
+
+    def ensure_database(self) -> None:
+        """Create the database where the server lets us (1.x); elsewhere it must exist."""
+        try:
+            self._http.post("/query", params={"q": f'CREATE DATABASE "{self.settings.influx_database}"'})
+        except httpx.HTTPError:
+            pass  # down now: writes will spool and say so
+
+    def _write(self, lines: list[str]) -> None:
+        if not lines:
+            return
+        body = "\n".join(lines)
+        if self._v2 is not None:
+            self._write_v2(body)
+            return
+        params = {"db": self.settings.influx_database, "precision": "ms"}
+        if self.settings.influx_retention_policy:
+            params["rp"] = self.settings.influx_retention_policy
+        try:
+            response = self._http.post("/write", params=params, content=body.encode())
+        except httpx.HTTPError as exc:
+            raise StoreUnavailable(f"influxdb at {self.settings.influx_url}: {exc}") from exc
+        _check(response.status_code, response.text)
+
+    def _write_v2(self, body: str) -> None:
+        assert self._v2 is not None
+        api = self._v2.write_api(write_options=SYNCHRONOUS)
+        try:
+            api.write(bucket=self._bucket, record=body, write_precision=WritePrecision.MS)
+        except ApiException as exc:
+            _check(int(exc.status or 0), str(exc.body))
+        except (Urllib3Error, OSError) as exc:
+            raise StoreUnavailable(f"influxdb v2 write at {self.settings.influx_url}: {exc}") from exc
+
+    def write_readings(self, readings: Sequence[Reading]) -> None:
+        self._write([reading_point(r) for r in readings])
+
+    def write_events(self, events: Sequence[Event]) -> None:
+        self._write([event_point(e) for e in events])
+
+    def query(self, influxql: str) -> list[dict[str, Any]]:
+        """Rows of an InfluxQL query as dicts, `time` in epoch milliseconds."""
+        params = {"db": self.settings.influx_database, "q": influxql, "epoch": "ms"}
+        try:
+            response = self._http.get("/query", params=params)
+        except httpx.HTTPError as exc:
+            raise StoreUnavailable(f"influxdb at {self.settings.influx_url}: {exc}") from exc
+        _check(response.status_code, response.text)
+        rows: list[dict[str, Any]] = []
+        for result in response.json().get("results", []):
+            if "error" in result:
+                raise InvalidInput(f"influxql {influxql!r}: {result['error']}")
+            for series in result.get("series", []):
+                tags = series.get("tags", {})
+                rows.extend(dict(zip(series["columns"], v, strict=True)) | tags for v in series["values"])
+        return rows
+
+    def readings(
+        self,
+        tenant: str,
+        *,
+        bin_id: str | None = None,
+        start: datetime | None = None,
+        end: datetime | None = None,
+    ) -> list[Reading]:
+        where = [f"tenant = {quote(tenant)}"]
+        if bin_id is not None:
+            where.append(f'"bin" = {quote(bin_id)}')
+        if start is not None:
+            where.append(f"time >= {to_ms(start)}ms")
+        if end is not None:
+            where.append(f"time < {to_ms(end)}ms")
+        rows = self.query(f"SELECT * FROM readings WHERE {' AND '.join(where)}")
+        readings = [_reading(row) for row in rows]
+        return sorted(readings, key=lambda r: (r.ts, r.device_id))
+
+    def count_readings(self, tenant: str | None = None) -> int:
+        where = f" WHERE tenant = {quote(tenant)}" if tenant else ""
+        rows = self.query(f"SELECT count(seq) FROM readings{where}")
+        return int(rows[0]["count"]) if rows else 0
+
+    def events(self, tenant: str, *, kind: str | None = None) -> list[Event]:
+        where = f"tenant = {quote(tenant)}" + (f" AND kind = {quote(kind)}" if kind else "")
+        rows = self.query(f"SELECT * FROM events WHERE {where}")
+        return [_event(row) for row in sorted(rows, key=lambda r: r["time"])]
+
+    def ping(self) -> bool:
+        try:
+            return self._http.get("/ping").status_code == 204
+        except httpx.HTTPError:
+            return False
+
+    def close(self) -> None:
+        self._http.close()
+        if self._v2 is not None:
+            self._v2.close()
+
+
+def _check(status: int, text: str) -> None:
+    if status < 300:
+        return
+    if 400 <= status < 500 and status not in (401, 403, 404, 408, 429):
+        raise StoreRejected(f"influxdb refused the points (HTTP {status}): {text[:300]}")
+    raise StoreUnavailable(f"influxdb answered HTTP {status}: {text[:300]}")
+
+
+def _reading(row: dict[str, Any]) -> Reading:
+    values = {attr: row.get(tag) or "" for tag, attr in _TAGS.items()}
+    values |= {name: row.get(name) for name in _READING_FIELDS if row.get(name) is not None}
+    return Reading.model_validate(values | {"ts": from_ms(row["time"])})
+
+
+def _event(row: dict[str, Any]) -> Event:
+    return Event(
+        tenant=row["tenant"],
+        kind=row["kind"],
+        ts=from_ms(row["time"]),
+        bin_id=row.get("bin") or None,
+        device_id=row.get("device") or None,
+        fraction=row.get("fraction") or None,
+        district=row.get("district") or "",
+        value=row.get("value"),
+        detail=row.get("detail") or "",
+    )

@@ -1,0 +1,49 @@
+"""MQTT topic names of the message contract (version 1) and their parsing."""
+
+from __future__ import annotations
+
+import re
+from typing import Literal, NamedTuple
+
+CONTRACT_VERSION = 1
+ROOT = "tomning"
+Kind = Literal["up", "config", "status"]
+_ID = r"[a-z0-9][a-z0-9_.\-]{0,62}"
+_DEVICE_TOPIC = re.compile(rf"^{ROOT}/(?P<tenant>{_ID})/devices/(?P<device>{_ID})/(?P<kind>up|config|status)$")
+ID_PATTERN = rf"^{_ID}$"
+
+
+class ParsedTopic(NamedTuple):
+    tenant: str
+    device_id: str
+    kind: Kind
+
+
+def uplink(tenant: str, device_id: str) -> str:
+    return f"{ROOT}/{tenant}/devices/{device_id}/up"
+
+
+def config(tenant: str, device_id: str) -> str:
+    return f"{ROOT}/{tenant}/devices/{device_id}/config"
+
+
+def status(tenant: str, device_id: str) -> str:
+    return f"{ROOT}/{tenant}/devices/{device_id}/status"
+
+
+def dead_letter(tenant: str) -> str:
+    return f"{ROOT}/{tenant}/deadletter"
+
+
+def uplink_filter(shared_group: str | None) -> str:
+    """All tenants' uplinks; with a group, as an MQTT v5 shared subscription."""
+    plain = f"{ROOT}/+/devices/+/up"
+    return f"$share/{shared_group}/{plain}" if shared_group else plain
+
+
+def parse(topic: str) -> ParsedTopic | None:
+    match = _DEVICE_TOPIC.match(topic)
+    if match is None:
+        return None
+    kind: Kind = match["kind"]  # type: ignore[assignment]
+    return ParsedTopic(match["tenant"], match["device"], kind)

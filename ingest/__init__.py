@@ -1,0 +1,1 @@
+"""The ingest service: MQTT uplinks → validated readings in the time-series store, nothing lost."""

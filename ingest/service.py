@@ -1,0 +1,242 @@
+"""The ingest service: batches MQTT uplinks, stores them durably, then acknowledges them."""
+
+from __future__ import annotations
+
+import json
+import logging
+import queue
+import threading
+import time
+from collections.abc import Sequence
+from datetime import UTC, datetime, timedelta
+from typing import Any
+
+from core import topics
+from core.contract import Limits
+from core.errors import SpoolFull
+from core.models import BinState, DeadLetter, Event, EventKind, dump
+from core.registry import Registry
+from core.registry.store import Directory
+from core.settings import IngestSettings, MqttSettings
+from core.timeseries import TimeSeriesStore
+from ingest import pipeline
+from ingest.health import HealthServer
+from ingest.message import Inbound
+from ingest.metrics import Metrics
+from ingest.mqtt import Consumer
+from ingest.sink import Batch, Sink
+from ingest.spool import Spool
+
+log = logging.getLogger(__name__)
+DIRECTORY_MAX_AGE_S = 30.0  # provisioning reaches a running ingest within this, or at once on a miss
+DIRECTORY_MIN_AGE_S = 2.0
+
+
+class IngestService:
+    def __init__(
+        self, *, mqtt: MqttSettings, settings: IngestSettings, registry: Registry, store: TimeSeriesStore
+    ) -> None:
+        self.settings, self.registry, self.store = settings, registry, store
+        self.metrics = Metrics()
+        self.limits = Limits(
+            max_payload_bytes=settings.max_payload_bytes,
+            max_batch=settings.max_batch_readings,
+            max_age=timedelta(days=settings.max_age_days),
+            max_skew=timedelta(seconds=settings.max_skew_s),
+        )
+        self.spool = Spool(settings.spool_dir, max_bytes=settings.spool_max_bytes)
+        self.sink = Sink(store=store, spool=self.spool, reject=self._store_rejected)
+        self.inbox: queue.Queue[Inbound] = queue.Queue(maxsize=settings.receive_maximum * 2)
+        shared = settings.shared_group if mqtt.protocol == "v5" else None
+        self.consumer = Consumer(
+            mqtt, client_id=settings.client_id, topic_filter=topics.uplink_filter(shared),
+            session_expiry_s=settings.session_expiry_s, receive_maximum=settings.receive_maximum,
+            on_message=self._receive,
+        )  # fmt: skip
+        self.health = HealthServer(
+            settings.health_host, settings.health_port, health=self.report, registry=self.metrics.registry
+        )
+        self.states: dict[tuple[str, str], BinState] = {}
+        self._directory = Directory(registry)
+        self._directory_at = time.monotonic()
+        self._stopping = threading.Event()
+        self._worker = threading.Thread(target=self._run, name="ingest-worker", daemon=True)
+        self._silent_at = 0.0
+        self.silent_reported: set[tuple[str, str]] = set()
+
+    def start(self) -> None:
+        self.states = {(s.tenant, s.bin_id): s for t in self.registry.tenants() for s in self.registry.states(t.id)}
+        self.health.start()
+        self._worker.start()
+        self.consumer.start()
+        log.info("ingest listening on %s; health on port %d", self.consumer.topic_filter, self.health.port)
+
+    def stop(self, timeout_s: float = 60) -> None:
+        """Stop taking messages, store and acknowledge what was taken, then disconnect."""
+        self._stopping.set()
+        self._worker.join(timeout_s)
+        self.consumer.stop()
+        self.health.stop()
+        self.spool.close()
+
+    def _receive(self, message: Inbound) -> None:
+        if self._stopping.is_set():
+            return  # not acknowledged: the broker keeps it in our session for the next start
+        self.metrics.received.inc()
+        self.inbox.put(message)
+
+    def report(self) -> dict[str, Any]:
+        connected = self.consumer.connected.is_set()
+        return {
+            "status": "ok" if connected else "degraded",
+            "mqtt_connected": connected,
+            "store_ok": self.sink.store_ok,
+            "spool_batches": self.spool.batches,
+            "spool_bytes": self.spool.bytes,
+            "queue": self.inbox.qsize(),
+        }
+
+    def _collect(self) -> list[Inbound]:
+        batch: list[Inbound] = []
+        deadline = time.monotonic() + self.settings.batch_max_wait_s
+        while len(batch) < self.settings.batch_size:
+            remaining = deadline - time.monotonic()
+            if remaining <= 0:
+                break
+            try:
+                batch.append(self.inbox.get(timeout=remaining))
+            except queue.Empty:
+                break
+        return batch
+
+    def _run(self) -> None:
+        pending: list[Inbound] = []
+        while True:
+            stopping = self._stopping.is_set()
+            pending += self._collect()
+            self.metrics.queue.set(self.inbox.qsize())
+            if pending:
+                try:
+                    self._handle(pending)
+                    pending = []
+                except Exception:  # kept and retried: never acknowledged before it is durable
+                    log.exception("batch of %d messages not stored; retrying", len(pending))
+                    time.sleep(self.settings.retry_interval_s)
+            elif self.spool.batches:
+                self._replay()
+            self._check_silent()
+            if stopping and not pending and self.inbox.empty():
+                return
+
+    def _replay(self) -> None:
+        before = self.spool.batches
+        if not self.sink.drain():
+            time.sleep(min(self.settings.retry_interval_s, 0.5))
+        self.metrics.replayed.inc(max(0, before - self.spool.batches))
+        self._gauge_spool()
+
+    def _gauge_spool(self) -> None:
+        self.metrics.spool_bytes.set(self.spool.bytes)
+        self.metrics.spool_batches.set(self.spool.batches)
+
+    def _resolver(self, batch: Sequence[Inbound]) -> Directory:
+        age = time.monotonic() - self._directory_at
+        stale = age > DIRECTORY_MAX_AGE_S
+        if not stale and age > DIRECTORY_MIN_AGE_S:
+            stale = any(self._unknown(m) for m in batch)
+        if stale:
+            self._directory, self._directory_at = Directory(self.registry), time.monotonic()
+        return self._directory
+
+    def _unknown(self, message: Inbound) -> bool:
+        parsed = topics.parse(message.topic)
+        return parsed is not None and self._directory.device(parsed.tenant, parsed.device_id) is None
+
+    def _handle(self, batch: list[Inbound]) -> None:
+        out = pipeline.process(batch, resolver=self._resolver(batch), states=self.states, limits=self.limits)
+        where = self.sink.put(out.readings, out.events)  # raises SpoolFull: nothing acknowledged
+        self.registry.add_dead_letters(out.dead_letters)
+        self._count(out, where)
+        self._follow_up(out)
+        now = datetime.now(UTC)
+        for message in batch:
+            if self.consumer.ack(message):
+                self.metrics.lag.observe((now - message.received_at).total_seconds())
+        self._publish_dead_letters(out.dead_letters)
+
+    def _count(self, out: pipeline.Outcome, where: str) -> None:
+        (self.metrics.written if where == "store" else self.metrics.spooled).inc(len(out.readings))
+        for letter in out.dead_letters:
+            self.metrics.dead_letters.labels(letter.reason).inc()
+        for event in out.events:
+            self.metrics.events.labels(event.kind.value).inc()
+        self._gauge_spool()
+        if where == "spool" and self.spool.bytes > 0.9 * self.spool.max_bytes:
+            log.error("spool above 90%%: ingest will stop acknowledging when it is full")
+
+    def _follow_up(self, out: pipeline.Outcome) -> None:
+        """Derived state: recomputable from the readings, so a failure here is logged, not fatal."""
+        try:
+            self.registry.save_states(out.states.values())
+            self.registry.add_events(out.events)
+            self.registry.touch_devices(out.seen)
+            self.states.update(out.states)
+            for tenant, device_id in out.seen:
+                self.silent_reported.discard((tenant, device_id))
+        except Exception:
+            log.exception("latest state and events of %d readings not saved", len(out.readings))
+
+    def _publish_dead_letters(self, letters: Sequence[DeadLetter]) -> None:
+        for letter in letters:
+            try:
+                self.consumer.publish(topics.dead_letter(letter.tenant or "_"), json.dumps(dump(letter)).encode())
+            except Exception:
+                log.exception("dead letter not published (it is stored)")
+
+    def _store_rejected(self, batch: Batch, reason: str) -> None:
+        letters = [
+            DeadLetter(
+                tenant=r.tenant, topic=topics.uplink(r.tenant, r.device_id), reason="store_rejected",
+                detail=reason, payload=r.model_dump_json(by_alias=True), received_at=datetime.now(UTC),
+            )
+            for r in batch.readings
+        ]  # fmt: skip
+        self.registry.add_dead_letters(letters)
+        self.metrics.dead_letters.labels("store_rejected").inc(len(letters))
+
+    def _check_silent(self) -> None:
+        if time.monotonic() - self._silent_at < self.settings.silent_check_interval_s:
+            return
+        self._silent_at = time.monotonic()
+        try:
+            events = self.silent_events(datetime.now(UTC))
+            if events:
+                self.registry.add_events(events)
+                self.sink.put([], events)
+        except SpoolFull:
+            log.error("spool full: silent-device events not stored this round")
+        except Exception:
+            log.exception("silent-device check failed")
+
+    def silent_events(self, now: datetime) -> list[Event]:
+        """One `silent` event per device quiet for more than N of its report intervals."""
+        events = []
+        last_seen = {t.id: self.registry.last_seen(t.id) for t in self.registry.tenants()}
+        for (tenant, device_id), device in self._directory.devices.items():
+            seen = last_seen.get(tenant, {}).get(device_id)
+            limit = timedelta(seconds=device.report_interval_s * self.settings.silent_after_intervals)
+            if not device.enabled or seen is None or now - seen <= limit:
+                continue
+            if (tenant, device_id) in self.silent_reported:
+                continue
+            self.silent_reported.add((tenant, device_id))
+            bin_ = self._directory.bin_at(tenant, device_id, now)
+            events.append(
+                Event(
+                    tenant=tenant, kind=EventKind.SILENT, ts=now, device_id=device_id,
+                    bin_id=bin_.id if bin_ else None, fraction=bin_.fraction if bin_ else None,
+                    district=bin_.district if bin_ else "", value=(now - seen).total_seconds(),
+                    detail=f"silent since {seen.isoformat()}",
+                )
+            )  # fmt: skip
+        return events

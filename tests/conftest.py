@@ -1,0 +1,74 @@
+"""Fixtures that start real services on free loopback ports, and fresh stores per test."""
+
+from __future__ import annotations
+
+import os
+import uuid
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+
+from core.registry import Registry
+from core.registry.migrate import upgrade
+from core.settings import StoreSettings
+from core.timeseries.influx import InfluxStore
+from tests.harness.services import InfluxDB, Mosquitto, PostgreSQL
+
+
+@pytest.fixture(scope="session")
+def services_dir(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    path = tmp_path_factory.mktemp("services")
+    os.chmod(path, 0o755)  # PostgreSQL runs as another user when the tests run as root
+    return path
+
+
+@pytest.fixture(scope="session")
+def mosquitto(services_dir: Path) -> Iterator[Mosquitto]:
+    broker = Mosquitto(services_dir / "mosquitto")
+    broker.start()
+    yield broker
+    broker.stop()
+
+
+@pytest.fixture(scope="session")
+def influxdb(services_dir: Path) -> Iterator[InfluxDB]:
+    server = InfluxDB(services_dir / "influxdb")
+    server.start()
+    yield server
+    server.stop()
+
+
+@pytest.fixture(scope="session")
+def postgresql(services_dir: Path) -> Iterator[PostgreSQL]:
+    server = PostgreSQL(services_dir / "postgresql")
+    server.start()
+    yield server
+    server.stop()
+
+
+def unique(prefix: str) -> str:
+    return f"{prefix}_{uuid.uuid4().hex[:10]}"
+
+
+@pytest.fixture
+def influx_store(influxdb: InfluxDB) -> Iterator[InfluxStore]:
+    """A fresh database per test on the session's InfluxDB."""
+    settings = StoreSettings(backend="influxdb", influx_url=influxdb.url, influx_database=unique("t"))
+    with InfluxStore.from_settings(settings) as store:
+        yield store
+
+
+@pytest.fixture
+def sqlite_registry(tmp_path: Path) -> Iterator[Registry]:
+    with Registry.connect(f"sqlite:///{tmp_path / 'registry.sqlite'}") as registry:
+        upgrade(registry.engine)
+        yield registry
+
+
+@pytest.fixture
+def postgres_registry(postgresql: PostgreSQL) -> Iterator[Registry]:
+    """A fresh database per test on the session's PostgreSQL."""
+    with Registry.connect(postgresql.create_database(unique("reg"))) as registry:
+        upgrade(registry.engine)
+        yield registry

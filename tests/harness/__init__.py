@@ -1,0 +1,1 @@
+"""Real services for tests: Mosquitto, InfluxDB and PostgreSQL on free loopback ports."""
