@@ -55,11 +55,11 @@ class Limits(NamedTuple):
 
 
 class Reject(NamedTuple):
-    """Why a payload, or the reading at `index` of it, was refused."""
+    """Why a payload, or the reading at `position` of it, was refused."""
 
     reason: str
     detail: str
-    index: int | None = None
+    position: int | None = None
 
 
 class Decoded(NamedTuple):
@@ -67,7 +67,10 @@ class Decoded(NamedTuple):
     rejects: list[Reject]
 
 
-def decode_uplink(payload: bytes, *, received_at: datetime, limits: Limits = Limits()) -> Decoded:
+DEFAULT_LIMITS = Limits()
+
+
+def decode_uplink(payload: bytes, *, received_at: datetime, limits: Limits = DEFAULT_LIMITS) -> Decoded:
     """Decode a payload; each bad reading is rejected alone, the good ones pass."""
     if len(payload) > limits.max_payload_bytes:
         return Decoded([], [Reject("oversized", f"{len(payload)} bytes > {limits.max_payload_bytes}")])
@@ -89,7 +92,7 @@ def decode_uplink(payload: bytes, *, received_at: datetime, limits: Limits = Lim
         if isinstance(outcome, UplinkReading):
             readings.append(outcome)
         else:
-            rejects.append(outcome._replace(index=index))
+            rejects.append(outcome._replace(position=index))
     return Decoded(readings, rejects)
 
 

@@ -1,15 +1,15 @@
 """The one error tree of Tömning.
 
-    TomningError
-     ├── NotFound            an object named by id does not exist (or is another tenant's)
-     │    ├── TenantNotFound
-     │    ├── BinNotFound
-     │    └── DeviceNotFound
-     ├── Conflict            the object exists already, or the change contradicts its state
-     ├── InvalidInput        a request or value breaks a rule; the message names the rule
-     │    └── PayloadRejected  an MQTT payload (or one reading in it) was refused; has .reason
-     ├── StoreUnavailable    a storage backend did not answer; the caller retries or spools
-     └── SpoolFull           the on-disk spool reached its bound; ingest stops acknowledging
+TomningError
+ ├── NotFound            an object named by id does not exist (or is another tenant's)
+ │    ├── TenantNotFound
+ │    ├── BinNotFound
+ │    └── DeviceNotFound
+ ├── Conflict            the object exists already, or the change contradicts its state
+ ├── InvalidInput        a request or value breaks a rule; the message names the rule
+ │    └── PayloadRejected  an MQTT payload (or one reading in it) was refused; has .reason
+ ├── StoreUnavailable    a storage backend did not answer; the caller retries or spools
+ └── SpoolFull           the on-disk spool reached its bound; ingest stops acknowledging
 """
 
 from __future__ import annotations

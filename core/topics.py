@@ -9,7 +9,9 @@ CONTRACT_VERSION = 1
 ROOT = "tomning"
 Kind = Literal["up", "config", "status"]
 _ID = r"[a-z0-9][a-z0-9_.\-]{0,62}"
-_DEVICE_TOPIC = re.compile(rf"^{ROOT}/(?P<tenant>{_ID})/devices/(?P<device>{_ID})/(?P<kind>up|config|status)$")
+_DEVICE_TOPIC = re.compile(
+    rf"^{ROOT}/(?P<tenant>{_ID})/devices/(?P<device>{_ID})/(?P<kind>up|config|status)$"
+)
 ID_PATTERN = rf"^{_ID}$"
 
 

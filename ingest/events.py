@@ -50,10 +50,11 @@ def fire_events(previous: BinState | None, reading: Reading) -> list[Event]:
     if _crossed(now, before, FIRE_TEMPERATURE_C):
         detail = f"temperature {now:.1f} °C ≥ {FIRE_TEMPERATURE_C:.0f} °C"
         return [_event(reading, EventKind.FIRE_RISK, now, detail)]
-    if previous is not None and before is not None and now < FIRE_TEMPERATURE_C:
-        if now - before >= FIRE_RISE_C and reading.ts - previous.ts <= FIRE_RISE_WITHIN:
-            detail = f"temperature rose {now - before:.1f} °C in {reading.ts - previous.ts}"
-            return [_event(reading, EventKind.FIRE_RISK, now, detail)]
+    if previous is None or before is None or now >= FIRE_TEMPERATURE_C:
+        return []  # nothing to compare with, or already raised when it crossed the level
+    if now - before >= FIRE_RISE_C and reading.ts - previous.ts <= FIRE_RISE_WITHIN:
+        detail = f"temperature rose {now - before:.1f} °C in {reading.ts - previous.ts}"
+        return [_event(reading, EventKind.FIRE_RISK, now, detail)]
     return []
 
 

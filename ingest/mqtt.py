@@ -38,10 +38,14 @@ def _client(settings: MqttSettings, client_id: str, *, persistent: bool, manual_
     return client
 
 
-def _connect(client: paho.Client, settings: MqttSettings, *, persistent: bool, props: Properties | None) -> None:
+def _connect(
+    client: paho.Client, settings: MqttSettings, *, persistent: bool, props: Properties | None
+) -> None:
     host = settings.host or "127.0.0.1"
     if settings.protocol == "v5":
-        client.connect_async(host, settings.port, settings.keepalive_s, clean_start=not persistent, properties=props)
+        client.connect_async(
+            host, settings.port, settings.keepalive_s, clean_start=not persistent, properties=props
+        )
     else:
         client.connect_async(host, settings.port, settings.keepalive_s)
     client.loop_start()

@@ -75,10 +75,10 @@ def _one(message: Inbound, *, resolver: Resolver, limits: Limits, out: Outcome) 
         reject(tenant, "disabled_device", f"device {device_id!r} is disabled")
         return
     decoded = decode_uplink(message.payload, received_at=message.received_at, limits=limits)
-    items = _items(message.payload) if any(r.index is not None for r in decoded.rejects) else []
+    items = _items(message.payload) if any(r.position is not None for r in decoded.rejects) else []
     for rejected in decoded.rejects:
-        where = f"reading [{rejected.index}]: " if rejected.index is not None else ""
-        single = json.dumps(items[rejected.index]) if rejected.index is not None else None
+        where = f"reading [{rejected.position}]: " if rejected.position is not None else ""
+        single = json.dumps(items[rejected.position]) if rejected.position is not None else None
         reject(tenant, rejected.reason, where + rejected.detail, single)
     for uplink in decoded.readings:
         bin_ = resolver.bin_at(tenant, device_id, uplink.ts)

@@ -65,7 +65,9 @@ class IngestService:
         self.silent_reported: set[tuple[str, str]] = set()
 
     def start(self) -> None:
-        self.states = {(s.tenant, s.bin_id): s for t in self.registry.tenants() for s in self.registry.states(t.id)}
+        self.states = {
+            (s.tenant, s.bin_id): s for t in self.registry.tenants() for s in self.registry.states(t.id)
+        }
         self.health.start()
         self._worker.start()
         self.consumer.start()
@@ -189,7 +191,9 @@ class IngestService:
     def _publish_dead_letters(self, letters: Sequence[DeadLetter]) -> None:
         for letter in letters:
             try:
-                self.consumer.publish(topics.dead_letter(letter.tenant or "_"), json.dumps(dump(letter)).encode())
+                self.consumer.publish(
+                    topics.dead_letter(letter.tenant or "_"), json.dumps(dump(letter)).encode()
+                )
             except Exception:
                 log.exception("dead letter not published (it is stored)")
 

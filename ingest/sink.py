@@ -42,9 +42,7 @@ class Sink:
     Points the store itself refuses (InvalidInput) go to `reject`, which dead-letters them.
     """
 
-    def __init__(
-        self, *, store: TimeSeriesStore, spool: Spool, reject: Callable[[Batch, str], None]
-    ) -> None:
+    def __init__(self, *, store: TimeSeriesStore, spool: Spool, reject: Callable[[Batch, str], None]) -> None:
         self.store, self.spool, self.reject = store, spool, reject
         self.store_ok = True
 

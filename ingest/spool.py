@@ -45,7 +45,9 @@ class Spool:
         for level in _LOUD_AT:
             if self.bytes >= level * self.max_bytes and level not in self._warned:
                 self._warned.add(level)
-                log.warning("spool is %.0f%% full (%d batches, %d bytes)", level * 100, self.batches, self.bytes)
+                log.warning(
+                    "spool is %.0f%% full (%d batches, %d bytes)", level * 100, self.batches, self.bytes
+                )
 
     def oldest(self) -> tuple[int, bytes] | None:
         with self._lock:

@@ -22,7 +22,6 @@ from sqlalchemy import (
 from sqlalchemy.engine import Dialect
 
 
-
 class UtcDateTime(TypeDecorator[datetime]):
     """Aware datetimes in, aware UTC datetimes out, on SQLite (which keeps no zone) too."""
 

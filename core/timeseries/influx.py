@@ -8,13 +8,16 @@ reading written twice overwrites itself.
 
 from __future__ import annotations
 
+import contextlib
 from collections.abc import Sequence
 from datetime import datetime
 from typing import Any
 
 import httpx
-from influxdb_client import InfluxDBClient, Point, WritePrecision
+from influxdb_client.client.influxdb_client import InfluxDBClient
+from influxdb_client.client.write.point import Point
 from influxdb_client.client.write_api import SYNCHRONOUS
+from influxdb_client.domain.write_precision import WritePrecision
 from influxdb_client.rest import ApiException
 from urllib3.exceptions import HTTPError as Urllib3Error
 
@@ -27,7 +30,13 @@ _READING_FIELDS = (
     "seq", "distance_mm", "filling_level", "temperature_c", "battery_v", "tilt_deg", "rssi_dbm",
     "fw_version",
 )  # fmt: skip
-_TAGS = {"tenant": "tenant", "bin": "bin_id", "device": "device_id", "fraction": "fraction", "district": "district"}
+_TAGS = {
+    "tenant": "tenant",
+    "bin": "bin_id",
+    "device": "device_id",
+    "fraction": "fraction",
+    "district": "district",
+}
 
 
 class StoreRejected(InvalidInput):
@@ -57,7 +66,12 @@ _FLOATS = {"filling_level", "temperature_c", "battery_v", "tilt_deg"}
 
 def event_point(e: Event) -> str:
     point = Point("events").tag("tenant", e.tenant).tag("kind", e.kind.value)
-    for tag, value in (("bin", e.bin_id), ("device", e.device_id), ("fraction", e.fraction), ("district", e.district)):
+    for tag, value in (
+        ("bin", e.bin_id),
+        ("device", e.device_id),
+        ("fraction", e.fraction),
+        ("district", e.district),
+    ):
         if value:
             point = point.tag(tag, str(value))
     point = point.field("detail", e.detail)
@@ -105,10 +119,8 @@ class InfluxStore:
 
     def ensure_database(self) -> None:
         """Create the database where the server lets us (1.x); elsewhere it must exist."""
-        try:
+        with contextlib.suppress(httpx.HTTPError):  # down now: writes will spool and say so
             self._http.post("/query", params={"q": f'CREATE DATABASE "{self.settings.influx_database}"'})
-        except httpx.HTTPError:
-            pass  # down now: writes will spool and say so
 
     def _write(self, lines: list[str]) -> None:
         if not lines:
@@ -130,7 +142,7 @@ class InfluxStore:
         assert self._v2 is not None
         api = self._v2.write_api(write_options=SYNCHRONOUS)
         try:
-            api.write(bucket=self._bucket, record=body, write_precision=WritePrecision.MS)
+            api.write(bucket=self._bucket, record=body, write_precision=WritePrecision.MS)  # type: ignore[arg-type]
         except ApiException as exc:
             _check(int(exc.status or 0), str(exc.body))
         except (Urllib3Error, OSError) as exc:

@@ -95,7 +95,7 @@ class SqliteStore:
         start: datetime | None = None,
         end: datetime | None = None,
     ) -> list[Reading]:
-        sql, args = "SELECT * FROM readings WHERE tenant = ?", [tenant]
+        sql, args = "SELECT * FROM readings WHERE tenant = ?", list[Any]([tenant])
         for clause, value in (
             (" AND bin_id = ?", bin_id),
             (" AND ts_ms >= ?", start and to_ms(start)),
@@ -112,7 +112,7 @@ class SqliteStore:
         return int(self._query("SELECT count(*) FROM readings WHERE tenant = ?", [tenant])[0][0])
 
     def events(self, tenant: str, *, kind: str | None = None) -> list[Event]:
-        sql, args = "SELECT * FROM events WHERE tenant = ?", [tenant]
+        sql, args = "SELECT * FROM events WHERE tenant = ?", list[Any]([tenant])
         if kind is not None:
             sql, args = sql + " AND kind = ?", [*args, kind]
         rows = [dict(r) for r in self._query(sql + " ORDER BY ts_ms", args)]

@@ -112,8 +112,7 @@ class Mosquitto(Service):
             # bound for ingest workers that are away, many QoS 1 messages in flight.
             "max_queued_messages 0\n"
             "max_inflight_messages 0\n"
-            "log_type error\nlog_type warning\n"
-            + ("user root\n" if os.geteuid() == 0 else "")
+            "log_type error\nlog_type warning\n" + ("user root\n" if os.geteuid() == 0 else "")
         )
         return [find_binary("mosquitto", "/usr/sbin/mosquitto"), "-c", str(config)]
 

@@ -27,7 +27,9 @@ def seed_kalmar(registry: Registry, *, stations: int = 30) -> list[str]:
     return [device.id for _, device in pairs]
 
 
-def reading(seq: int, *, ts: datetime | None = None, distance_mm: int = 1000, **extra: object) -> dict[str, object]:
+def reading(
+    seq: int, *, ts: datetime | None = None, distance_mm: int = 1000, **extra: object
+) -> dict[str, object]:
     stamp = ts or datetime.now(UTC) - timedelta(seconds=seq)
     return {"ts": stamp.isoformat(), "seq": seq, "distance_mm": distance_mm, **extra}
 
@@ -49,7 +51,10 @@ def running_ingest(
         batch_max_wait_s=0.05, retry_interval_s=0.2, **overrides,  # type: ignore[arg-type]
     )  # fmt: skip
     service = IngestService(
-        mqtt=MqttSettings(host="127.0.0.1", port=broker_port), settings=settings, registry=registry, store=store
+        mqtt=MqttSettings(host="127.0.0.1", port=broker_port),
+        settings=settings,
+        registry=registry,
+        store=store,
     )
     service.start()
     assert service.consumer.connected.wait(10), "ingest did not connect to the broker"

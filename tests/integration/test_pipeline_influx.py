@@ -11,6 +11,7 @@ import pytest
 from core.registry import Registry
 from core.settings import MqttSettings
 from core.timeseries.influx import InfluxStore
+from ingest.metrics import total
 from ingest.mqtt import Publisher
 from tests.harness.services import Mosquitto
 from tests.integration.pipeline_helpers import (
@@ -31,7 +32,9 @@ def devices(sqlite_registry: Registry) -> list[str]:
 
 @pytest.fixture
 def publisher(mosquitto: Mosquitto, tmp_path: Path) -> Publisher:
-    with Publisher(MqttSettings(host="127.0.0.1", port=mosquitto.port), client_id=f"pub-{tmp_path.name}") as pub:
+    with Publisher(
+        MqttSettings(host="127.0.0.1", port=mosquitto.port), client_id=f"pub-{tmp_path.name}"
+    ) as pub:
         yield pub
 
 
@@ -49,7 +52,12 @@ def test_published_readings_come_back_with_the_same_values(
     assert stored.device_id == devices[0]
     assert stored.ts == ts
     assert (stored.seq, stored.distance_mm, stored.temperature_c) == (7, 1025, 4.5)
-    assert (stored.battery_v, stored.tilt_deg, stored.rssi_dbm, stored.fw_version) == (3.61, 2.0, -71, "1.2.0")
+    assert (stored.battery_v, stored.tilt_deg, stored.rssi_dbm, stored.fw_version) == (
+        3.61,
+        2.0,
+        -71,
+        "1.2.0",
+    )
     assert stored.filling_level == pytest.approx((1800 - 1025) / (1800 - 250))
     state = sqlite_registry.states(TENANT)[0]
     assert (state.bin_id, state.filling_level) == (stored.bin_id, stored.filling_level)
@@ -65,7 +73,7 @@ def test_duplicate_reading_is_stored_once(
         publisher.publish(uplink(devices[1]), payload(batch))
         publisher.publish(uplink(devices[1]), payload(batch[5]))
         publisher.flush()
-        eventually(lambda: ingest.metrics.received._value.get() == 3, what="three messages")
+        eventually(lambda: total(ingest.metrics.received) == 3, what="three messages")
         eventually(lambda: ingest.inbox.empty() and influx_store.count_readings(TENANT) == 20)
     assert influx_store.count_readings(TENANT) == 20
     assert sorted(r.seq for r in influx_store.readings(TENANT)) == list(range(1, 21))

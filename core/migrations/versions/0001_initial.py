@@ -1,5 +1,7 @@
 """Initial registry: tenants, bins, devices, mounts, bin states, events, dead letters."""
 
+from typing import Any
+
 import sqlalchemy as sa
 from alembic import op
 
@@ -11,7 +13,7 @@ branch_labels = None
 depends_on = None
 
 
-def _id(name: str, **kw: object) -> sa.Column:  # type: ignore[type-arg]
+def _id(name: str, **kw: Any) -> sa.Column[str]:
     return sa.Column(name, sa.String(63), **kw)
 
 

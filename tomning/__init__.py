@@ -1,0 +1,1 @@
+"""The `tomning` command: a thin composition root; each subcommand imports its package lazily."""

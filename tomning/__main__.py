@@ -1,0 +1,3 @@
+from tomning.cli import app
+
+app()

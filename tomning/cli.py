@@ -1,0 +1,125 @@
+"""`tomning`: one subcommand per job. Settings come from TOMNING_* variables and tomning.toml."""
+
+from __future__ import annotations
+
+import logging
+import signal
+import threading
+from pathlib import Path
+from typing import Annotated
+
+import typer
+
+app = typer.Typer(
+    help="Tömning: sensor-driven waste collection. Settings: TOMNING_* environment variables "
+    "(nested with __, e.g. TOMNING_MQTT__HOST) over a TOML file ($TOMNING_CONFIG or ./tomning.toml).",
+    no_args_is_help=True,
+    pretty_exceptions_enable=False,
+)
+db = typer.Typer(help="The registry database (tenants, bins, devices, states, events).")
+app.add_typer(db, name="db")
+
+
+def _logging(verbose: bool) -> None:
+    logging.basicConfig(
+        level=logging.DEBUG if verbose else logging.INFO,
+        format="%(asctime)s %(levelname)s %(name)s: %(message)s",
+    )
+
+
+def _stop_on_signals() -> threading.Event:
+    stop = threading.Event()
+    for sig in (signal.SIGTERM, signal.SIGINT):
+        signal.signal(sig, lambda *_: stop.set())
+    return stop
+
+
+Verbose = Annotated[bool, typer.Option("--verbose", "-v", help="Log debug messages.")]
+
+
+@db.command("upgrade")
+def db_upgrade() -> None:
+    """Create or migrate the registry to the newest schema (Alembic)."""
+    from core.registry import Registry
+    from core.registry.migrate import upgrade
+    from core.settings import get_settings
+
+    with Registry.connect(get_settings().registry.url.get_secret_value()) as registry:
+        upgrade(registry.engine)
+    typer.echo("registry is at the newest schema")
+
+
+@app.command()
+def seed(
+    tenant: Annotated[str, typer.Option(help="Tenant id (a municipality).")] = "kalmar",
+    name: Annotated[str, typer.Option(help="Tenant's display name.")] = "Kalmar kommun",
+    csv: Annotated[Path | None, typer.Option(help="Stations CSV in shared/data/places format.")] = None,
+    municipality: Annotated[str, typer.Option(help="Municipality code to take from the CSV.")] = "0880",
+) -> None:
+    """Register a tenant's recycling stations as bins, one sensored container per fraction."""
+    from tomning.runtime import open_registry, seed_tenant
+
+    with open_registry() as registry:
+        count = seed_tenant(registry, tenant=tenant, name=name, csv=csv, municipality=municipality)
+    typer.echo(f"{tenant}: {count} bins with a device each")
+
+
+@app.command()
+def ingest(verbose: Verbose = False) -> None:
+    """Run the ingest service (MQTT → store) until SIGTERM or Ctrl-C; it flushes before it stops."""
+    _logging(verbose)
+    from tomning.runtime import run_ingest
+
+    run_ingest(_stop_on_signals())
+
+
+@app.command()
+def simulate(
+    tenant: Annotated[str, typer.Option(help="Tenant whose registered devices to simulate.")] = "kalmar",
+    devices: Annotated[int, typer.Option(min=1, help="How many of its devices.")] = 120,
+    period_s: Annotated[float, typer.Option(min=0.01, help="Seconds between readings of a device.")] = 2.0,
+    ticks: Annotated[int | None, typer.Option(help="Stop after this many rounds (default: never).")] = None,
+    speedup: Annotated[float, typer.Option(min=1, help="How much faster than real time bins fill.")] = 900,
+    bad_share: Annotated[
+        float, typer.Option(min=0, max=1, help="Share of deliberately bad payloads.")
+    ] = 0.02,
+) -> None:
+    """Publish realistic readings from simulated devices through the configured broker."""
+    from tomning.runtime import run_simulator
+
+    run_simulator(tenant=tenant, devices=devices, period_s=period_s, ticks=ticks, speedup=speedup,
+                  bad_share=bad_share, stop=_stop_on_signals())  # fmt: skip
+
+
+@app.command()
+def demo(
+    duration_s: Annotated[float | None, typer.Option(help="Stop after this many seconds.")] = None,
+    period_s: Annotated[
+        float, typer.Option(min=0.1, help="Seconds between readings (an hour of fill each).")
+    ] = 1.0,
+    verbose: Verbose = False,
+) -> None:
+    """The whole pipeline on one machine: broker, ingest, store and Kalmar's simulated bins, live."""
+    logging.basicConfig(level=logging.DEBUG if verbose else logging.WARNING)
+    from tomning.demo import run_demo
+
+    run_demo(duration_s=duration_s, period_s=period_s, stop=_stop_on_signals())
+
+
+@app.command()
+def broker(port: Annotated[int, typer.Option(help="Loopback port.")] = 1883) -> None:
+    """Run the embedded MQTT 3.1.1 broker (amqtt) in the foreground."""
+    from tomning.broker import EmbeddedBroker
+
+    stop = _stop_on_signals()
+    with EmbeddedBroker(port):
+        typer.echo(f"embedded broker on 127.0.0.1:{port}; Ctrl-C stops it")
+        stop.wait()
+
+
+@app.command("config")
+def show_config() -> None:
+    """Print the effective settings (secrets masked)."""
+    from core.settings import get_settings
+
+    typer.echo(get_settings().model_dump_json(indent=2))
