@@ -2,7 +2,8 @@
 
 from __future__ import annotations
 
-import os
+import shutil
+import tempfile
 import uuid
 from collections.abc import Iterator
 from pathlib import Path
@@ -18,9 +19,7 @@ from tests.harness.services import InfluxDB, Mosquitto, PostgreSQL
 
 @pytest.fixture(scope="session")
 def services_dir(tmp_path_factory: pytest.TempPathFactory) -> Path:
-    path = tmp_path_factory.mktemp("services")
-    os.chmod(path, 0o755)  # PostgreSQL runs as another user when the tests run as root
-    return path
+    return tmp_path_factory.mktemp("services")
 
 
 @pytest.fixture(scope="session")
@@ -40,11 +39,15 @@ def influxdb(services_dir: Path) -> Iterator[InfluxDB]:
 
 
 @pytest.fixture(scope="session")
-def postgresql(services_dir: Path) -> Iterator[PostgreSQL]:
-    server = PostgreSQL(services_dir / "postgresql")
+def postgresql() -> Iterator[PostgreSQL]:
+    # outside pytest's tmp tree, which is private to root: PostgreSQL runs as its own user
+    workdir = Path(tempfile.mkdtemp(prefix="tomning-pg-"))
+    workdir.chmod(0o755)
+    server = PostgreSQL(workdir / "postgresql")
     server.start()
     yield server
     server.stop()
+    shutil.rmtree(workdir, ignore_errors=True)
 
 
 def unique(prefix: str) -> str:

@@ -203,7 +203,7 @@ class Registry:
     def dead_letter_counts(self) -> dict[str, int]:
         query = select(t.dead_letters.c.reason, func.count()).group_by(t.dead_letters.c.reason)
         with self.engine.connect() as conn:
-            return dict(conn.execute(query).tuples().all())
+            return {str(reason): int(count) for reason, count in conn.execute(query)}
 
 
 def _open_mount(tenant: str, device_id: str) -> Any:

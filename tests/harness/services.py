@@ -40,7 +40,9 @@ def port_open(port: int) -> bool:
 
 
 def find_binary(name: str, *patterns: str) -> str:
-    found = shutil.which(name) or next((p for pat in patterns for p in sorted(glob.glob(pat))), None)
+    """Debian's packaged binary where the pattern finds it, else the one on PATH."""
+    packaged = next((p for pat in patterns for p in sorted(glob.glob(pat), reverse=True)), None)
+    found = packaged or shutil.which(name)
     if found is None:
         raise FileNotFoundError(f"{name} not found: run scripts/test, which installs it")
     return found

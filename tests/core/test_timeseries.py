@@ -1,0 +1,103 @@
+"""The time-series store's contract: SQLite, InfluxDB v1 /write, and the v2 write API."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
+
+import pytest
+
+from core.errors import StoreUnavailable
+from core.models import Event, EventKind, Fraction, Reading
+from core.settings import StoreSettings
+from core.timeseries import TimeSeriesStore, open_store
+from core.timeseries.influx import InfluxStore, StoreRejected
+from core.timeseries.sqlite import to_ms
+from tests.conftest import unique
+from tests.harness.influx_v2 import InfluxV2Proxy
+from tests.harness.services import InfluxDB
+
+T0 = datetime(2026, 11, 20, 6, 0, 0, 250000, tzinfo=UTC)
+
+
+def a_reading(minutes: int, **fields: object) -> Reading:
+    values: dict[str, object] = {
+        "tenant": "kalmar", "device_id": "s-147788-paper", "bin_id": "kalmar-0880-147788-paper",
+        "fraction": Fraction.PAPER, "district": "Halltorp, Affären centrum", "ts": T0 + timedelta(minutes=minutes),
+        "seq": minutes, "distance_mm": 1000, "filling_level": 0.52, "temperature_c": 4.5, "battery_v": 3.61,
+        "tilt_deg": 2.0, "rssi_dbm": -71, "fw_version": "1.0.0",
+    }  # fmt: skip
+    return Reading.model_validate(values | fields)
+
+
+@pytest.fixture(params=["sqlite", "influx-v1", "influx-v2"])
+def store(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[TimeSeriesStore]:
+    if request.param == "sqlite":
+        with open_store(StoreSettings(sqlite_path=tmp_path / "ts.sqlite")) as sqlite:  # type: ignore[attr-defined]
+            yield sqlite
+        return
+    influxdb: InfluxDB = request.getfixturevalue("influxdb")
+    if request.param == "influx-v1":
+        settings = StoreSettings(backend="influxdb", influx_url=influxdb.url, influx_database=unique("c"))
+        with InfluxStore.from_settings(settings) as store:
+            yield store
+        return
+    with InfluxV2Proxy(influxdb.url) as proxy:
+        settings = StoreSettings(backend="influxdb", influx_url=proxy.url, influx_database=unique("c"),
+                                 influx_write_api="v2")  # fmt: skip
+        with InfluxStore.from_settings(settings) as store:
+            yield store
+            assert proxy.writes > 0, "the v2 write API was not used"
+
+
+def test_readings_come_back_exactly_as_written(store: TimeSeriesStore) -> None:
+    sent = [a_reading(0), a_reading(15, distance_mm=None, temperature_c=None, fw_version=None, district="")]
+    store.write_readings(sent)
+    assert store.readings("kalmar") == sent
+
+
+def test_the_same_device_and_timestamp_overwrites(store: TimeSeriesStore) -> None:
+    store.write_readings([a_reading(0), a_reading(15)])
+    store.write_readings([a_reading(15, filling_level=0.6)])
+    assert store.count_readings("kalmar") == 2
+    assert [r.filling_level for r in store.readings("kalmar")] == [0.52, 0.6]
+
+
+def test_queries_filter_by_tenant_bin_and_time(store: TimeSeriesStore) -> None:
+    store.write_readings([a_reading(m) for m in range(0, 60, 10)])
+    store.write_readings([a_reading(5, bin_id="other-bin", device_id="other"), a_reading(5, tenant="vaxjo")])
+    in_window = store.readings("kalmar", bin_id="kalmar-0880-147788-paper", start=T0 + timedelta(minutes=10),
+                               end=T0 + timedelta(minutes=30))  # fmt: skip
+    assert [r.seq for r in in_window] == [10, 20]
+    assert store.count_readings("kalmar") == 7
+    assert store.count_readings("vaxjo") == 1
+
+
+def test_quotes_in_values_do_not_break_queries(store: TimeSeriesStore) -> None:
+    store.write_readings([a_reading(0, district='O\'Hara \\ "x", y=z')])
+    assert store.readings("kalmar")[0].district == 'O\'Hara \\ "x", y=z'
+    assert store.readings("o'hara") == []
+
+
+def test_events_round_trip(store: TimeSeriesStore) -> None:
+    event = Event(tenant="kalmar", kind=EventKind.FIRE_RISK, ts=T0, bin_id="b1", device_id="d1",
+                  fraction=Fraction.GLASS, district="Norr", value=61.5, detail="temperature 61.5 °C ≥ 57 °C")  # fmt: skip
+    store.write_events([event])
+    assert store.events("kalmar", kind="fire_risk") == [event]
+    assert store.events("kalmar", kind="full") == []
+
+
+def test_an_unreachable_influxdb_raises_store_unavailable() -> None:
+    settings = StoreSettings(backend="influxdb", influx_url="http://127.0.0.1:9", timeout_s=1)
+    with InfluxStore(settings) as store:
+        assert not store.ping()
+        with pytest.raises(StoreUnavailable, match="127.0.0.1:9"):
+            store.write_readings([a_reading(0)])
+
+
+def test_points_influxdb_refuses_raise_store_rejected(influx_store: InfluxStore) -> None:
+    influx_store.write_readings([a_reading(0)])
+    with pytest.raises(StoreRejected, match="HTTP 400"):
+        # a field type conflict within the same shard: the points themselves are wrong
+        influx_store._write([f'readings,tenant=kalmar,bin=b,device=d seq="text" {to_ms(T0)}'])
