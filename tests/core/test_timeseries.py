@@ -25,7 +25,8 @@ def a_reading(minutes: int, **fields: object) -> Reading:
     values: dict[str, object] = {
         "tenant": "kalmar", "device_id": "s-147788-paper", "bin_id": "kalmar-0880-147788-paper",
         "fraction": Fraction.PAPER, "district": "Halltorp, Affären centrum",
-        "ts": T0 + timedelta(minutes=minutes), "seq": minutes, "distance_mm": 1000, "filling_level": 0.52, "temperature_c": 4.5, "battery_v": 3.61,
+        "ts": T0 + timedelta(minutes=minutes), "seq": minutes, "distance_mm": 1000, "filling_level": 0.52,
+        "temperature_c": 4.5, "battery_v": 3.61,
         "tilt_deg": 2.0, "rssi_dbm": -71, "fw_version": "1.0.0",
     }  # fmt: skip
     return Reading.model_validate(values | fields)
