@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import csv
+import re
 from collections.abc import Iterable, Sequence
 from datetime import datetime
 from pathlib import Path
@@ -36,12 +37,16 @@ def stations(csv_path: Path = KALMAR, *, municipality: str | None = None) -> lis
         ]  # fmt: skip
 
 
+def _slug(text: str) -> str:
+    return re.sub(r"[^a-z0-9_.\-]+", "-", text.lower()).strip("-")
+
+
 def bin_id(tenant: str, station: Station, fraction: Fraction) -> str:
-    return f"{tenant}-{station.municipality}-{station.id}-{fraction.value}"
+    return f"{tenant}-{station.municipality}-{_slug(station.id)}-{fraction.value}"
 
 
 def device_id(station: Station, fraction: Fraction) -> str:
-    return f"s-{station.id}-{fraction.value}"
+    return f"s-{_slug(station.id)}-{fraction.value}"
 
 
 def fleet(

@@ -30,6 +30,10 @@ from ingest.spool import Spool
 log = logging.getLogger(__name__)
 DIRECTORY_MAX_AGE_S = 30.0  # provisioning reaches a running ingest within this, or at once on a miss
 DIRECTORY_MIN_AGE_S = 2.0
+# After the first message of a batch, a gap this long means the burst is over: store it now
+# rather than wait out batch_max_wait_s (low latency when quiet, full batches under load).
+LINGER_S = 0.01
+SEEN_FLUSH_S = 5.0  # devices' last_seen is written at most this often (one row per device)
 
 
 class IngestService:
@@ -63,6 +67,8 @@ class IngestService:
         self._worker = threading.Thread(target=self._run, name="ingest-worker", daemon=True)
         self._silent_at = 0.0
         self.silent_reported: set[tuple[str, str]] = set()
+        self._seen: dict[tuple[str, str], datetime] = {}
+        self._seen_at = time.monotonic()
 
     def start(self) -> None:
         self.states = {
@@ -99,6 +105,7 @@ class IngestService:
         }
 
     def _collect(self) -> list[Inbound]:
+        """Up to batch_size messages; waits at most batch_max_wait_s, and only LINGER_S for a lull."""
         batch: list[Inbound] = []
         deadline = time.monotonic() + self.settings.batch_max_wait_s
         while len(batch) < self.settings.batch_size:
@@ -106,7 +113,7 @@ class IngestService:
             if remaining <= 0:
                 break
             try:
-                batch.append(self.inbox.get(timeout=remaining))
+                batch.append(self.inbox.get(timeout=min(remaining, LINGER_S) if batch else remaining))
             except queue.Empty:
                 break
         return batch
@@ -128,6 +135,7 @@ class IngestService:
                 self._replay()
             self._check_silent()
             if stopping and not pending and self.inbox.empty():
+                self._flush_seen()
                 return
 
     def _replay(self) -> None:
@@ -181,12 +189,18 @@ class IngestService:
         try:
             self.registry.save_states(out.states.values())
             self.registry.add_events(out.events)
-            self.registry.touch_devices(out.seen)
             self.states.update(out.states)
-            for tenant, device_id in out.seen:
-                self.silent_reported.discard((tenant, device_id))
+            for key, ts in out.seen.items():
+                self._seen[key] = max(ts, self._seen.get(key, ts))
+                self.silent_reported.discard(key)
+            if time.monotonic() - self._seen_at > SEEN_FLUSH_S:
+                self._flush_seen()
         except Exception:
             log.exception("latest state and events of %d readings not saved", len(out.readings))
+
+    def _flush_seen(self) -> None:
+        self.registry.touch_devices(self._seen)
+        self._seen, self._seen_at = {}, time.monotonic()
 
     def _publish_dead_letters(self, letters: Sequence[DeadLetter]) -> None:
         for letter in letters:
@@ -225,6 +239,7 @@ class IngestService:
     def silent_events(self, now: datetime) -> list[Event]:
         """One `silent` event per device quiet for more than N of its report intervals."""
         events = []
+        self._flush_seen()
         last_seen = {t.id: self.registry.last_seen(t.id) for t in self.registry.tenants()}
         for (tenant, device_id), device in self._directory.devices.items():
             seen = last_seen.get(tenant, {}).get(device_id)

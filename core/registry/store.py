@@ -7,7 +7,7 @@ from datetime import datetime
 from types import TracebackType
 from typing import Any
 
-from sqlalchemy import Engine, and_, create_engine, event, func, insert, or_, select, update
+from sqlalchemy import Engine, and_, bindparam, create_engine, event, func, insert, or_, select, update
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.exc import IntegrityError
 
@@ -150,14 +150,19 @@ class Registry:
         return [Mount.model_validate({k: v for k, v in r._asdict().items() if k != "id"}) for r in rows]
 
     def touch_devices(self, seen: dict[tuple[str, str], datetime]) -> None:
+        """Move each device's last_seen forward (never back), in one statement."""
+        if not seen:
+            return
+        c = t.devices.c
+        statement = (
+            update(t.devices)
+            .where(c.tenant == bindparam("b_tenant"), c.id == bindparam("b_id"))
+            .where(or_(c.last_seen.is_(None), c.last_seen < bindparam("b_ts", type_=t.Stamp)))
+            .values(last_seen=bindparam("b_ts", type_=t.Stamp))
+        )
+        rows = [{"b_tenant": tenant, "b_id": device, "b_ts": ts} for (tenant, device), ts in seen.items()]
         with self.engine.begin() as conn:
-            for (tenant, device_id), ts in seen.items():
-                conn.execute(
-                    update(t.devices)
-                    .where(t.devices.c.tenant == tenant, t.devices.c.id == device_id)
-                    .where(or_(t.devices.c.last_seen.is_(None), t.devices.c.last_seen < ts))
-                    .values(last_seen=ts)
-                )
+            conn.execute(statement, rows)
 
     def last_seen(self, tenant: str) -> dict[str, datetime | None]:
         with self.engine.connect() as conn:

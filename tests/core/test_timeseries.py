@@ -103,3 +103,18 @@ def test_points_influxdb_refuses_raise_store_rejected(influx_store: InfluxStore)
     with pytest.raises(StoreRejected, match="HTTP 400"):
         # a field type conflict within the same shard: the points themselves are wrong
         influx_store._write([f'readings,tenant=kalmar,bin=b,device=d seq="text" {to_ms(T0)}'])
+
+
+def test_the_hand_written_reading_line_matches_the_generic_one() -> None:
+    from core.timeseries.influx import _READING_FIELDS, _TAGS, line, reading_point
+
+    for r in (
+        a_reading(0, district="a b,c=d"),
+        a_reading(1, distance_mm=None, fw_version='q"\\', rssi_dbm=None),
+    ):
+        generic = line("readings", {t: str(getattr(r, a)) for t, a in _TAGS.items()},
+                       {f: getattr(r, f) for f in _READING_FIELDS}, r.ts)  # fmt: skip
+        assert sorted(reading_point(r).split(" ", 1)[1].split(",")) == sorted(
+            generic.split(" ", 1)[1].split(",")
+        )
+        assert reading_point(r).split(" ")[0] == generic.split(" ")[0]

@@ -16,23 +16,28 @@ from tests.harness.services import free_port, wait_until
 
 class IngestProcess:
     def __init__(
-        self, workdir: Path, *, broker_port: int, registry_url: str, influx_url: str, database: str
-    ) -> None:
+        self, workdir: Path, *, broker_port: int, registry_url: str, influx_url: str, database: str,
+        extra_env: dict[str, str] | None = None,
+    ) -> None:  # fmt: skip
         self.workdir = workdir
         self.health_port = free_port()
-        self.env = os.environ | {
-            "TOMNING_MQTT__HOST": "127.0.0.1",
-            "TOMNING_MQTT__PORT": str(broker_port),
-            "TOMNING_REGISTRY__URL": registry_url,
-            "TOMNING_STORE__BACKEND": "influxdb",
-            "TOMNING_STORE__INFLUX_URL": influx_url,
-            "TOMNING_STORE__INFLUX_DATABASE": database,
-            "TOMNING_STORE__TIMEOUT_S": "2",
-            "TOMNING_INGEST__CLIENT_ID": f"ingest-{workdir.name}",
-            "TOMNING_INGEST__SPOOL_DIR": str(workdir / "spool"),
-            "TOMNING_INGEST__HEALTH_PORT": str(self.health_port),
-            "TOMNING_INGEST__RETRY_INTERVAL_S": "0.5",
-        }
+        self.env = (
+            os.environ
+            | {
+                "TOMNING_MQTT__HOST": "127.0.0.1",
+                "TOMNING_MQTT__PORT": str(broker_port),
+                "TOMNING_REGISTRY__URL": registry_url,
+                "TOMNING_STORE__BACKEND": "influxdb",
+                "TOMNING_STORE__INFLUX_URL": influx_url,
+                "TOMNING_STORE__INFLUX_DATABASE": database,
+                "TOMNING_STORE__TIMEOUT_S": "2",
+                "TOMNING_INGEST__CLIENT_ID": f"ingest-{workdir.name}",
+                "TOMNING_INGEST__SPOOL_DIR": str(workdir / "spool"),
+                "TOMNING_INGEST__HEALTH_PORT": str(self.health_port),
+                "TOMNING_INGEST__RETRY_INTERVAL_S": "0.5",
+            }
+            | (extra_env or {})
+        )
         self.process: subprocess.Popen[bytes] | None = None
         self.log = workdir / "ingest.log"
 

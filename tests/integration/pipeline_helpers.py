@@ -69,5 +69,5 @@ def eventually(check: Callable[[], bool], *, timeout_s: float = 30, what: str = 
     while time.monotonic() < deadline:
         if check():
             return
-        time.sleep(0.1)
+        time.sleep(0.02)
     raise AssertionError(f"{what} not reached in {timeout_s} s")

@@ -24,7 +24,7 @@ from tests.harness.ingest_process import IngestProcess
 from tests.harness.services import InfluxDB, Mosquitto
 from tests.integration.pipeline_helpers import TENANT, eventually, seed_kalmar, uplink
 
-READINGS_PER_DEVICE = 30  # × 120 devices = 3,600 readings, one message each
+READINGS_PER_DEVICE = 60  # × 120 devices = 7,200 readings, one message each
 
 
 class Rig:
@@ -39,7 +39,9 @@ class Rig:
             StoreSettings(backend="influxdb", influx_url=influxdb.url, influx_database=self.database)
         )
         self.ingest = IngestProcess(tmp_path, broker_port=broker.port, registry_url=registry_url,
-                                    influx_url=influxdb.url, database=self.database)  # fmt: skip
+                                    influx_url=influxdb.url, database=self.database,
+                                    # small batches: more of them in flight when a fault strikes
+                                    extra_env={"TOMNING_INGEST__BATCH_SIZE": "100"})  # fmt: skip
         start = datetime.now(UTC).replace(microsecond=0) - timedelta(hours=READINGS_PER_DEVICE)
         self.sent = {
             (device, start + timedelta(hours=i)): {"ts": (start + timedelta(hours=i)).isoformat(), "seq": i,
@@ -54,6 +56,13 @@ class Rig:
             for (device, _), body in list(self.sent.items())[part]:
                 publisher.publish(uplink(device), json.dumps(body).encode())
             publisher.flush()
+
+    def backlog(self) -> None:
+        """Every reading queued in the broker for ingest's session, then ingest started on it."""
+        self.ingest.start()
+        self.ingest.stop()
+        self.publish()
+        self.ingest.start()
 
     def stored(self) -> int:
         return self.store.count_readings(TENANT)
@@ -93,8 +102,7 @@ def rig(tmp_path: Path, broker: Mosquitto, influx: InfluxDB) -> Iterator[Rig]:
 
 
 def test_sigkilled_ingest_loses_nothing(rig: Rig) -> None:
-    rig.ingest.start()
-    rig.publish()
+    rig.backlog()
     eventually(lambda: rig.stored() > 0, what="ingest under way")
     rig.ingest.stop(signal.SIGKILL)
     at_kill = rig.stored()
@@ -119,8 +127,7 @@ def test_influxdb_down_for_30_s_loses_nothing(rig: Rig) -> None:
 
 
 def test_mosquitto_restart_loses_nothing(rig: Rig) -> None:
-    rig.ingest.start()
-    rig.publish()
+    rig.backlog()
     eventually(lambda: rig.stored() > 0, what="ingest under way")
     rig.broker.restart()  # SIGTERM: Mosquitto saves its persistence file, then starts from it
     assert rig.stored() < len(rig.sent), "the restart came after everything was stored"
@@ -128,9 +135,9 @@ def test_mosquitto_restart_loses_nothing(rig: Rig) -> None:
 
 
 def test_sigterm_flushes_and_stops_cleanly(rig: Rig) -> None:
-    rig.ingest.start()
-    rig.publish()
+    rig.backlog()
     eventually(lambda: rig.stored() > 0, what="ingest under way")
     assert rig.ingest.stop(signal.SIGTERM) == 0
+    assert rig.stored() < len(rig.sent), "the stop came after everything was stored"
     rig.ingest.start()
     rig.assert_all_stored_exactly_once()

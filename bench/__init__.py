@@ -1,0 +1,1 @@
+"""Benchmarks: each runs its reference in the same run and prints one JSON object last."""
