@@ -163,7 +163,52 @@ def latency_probes(
     return latencies
 
 
-def percentile(values: list[float], q: float) -> float:
+def drain(
+    work: Path,
+    mqtt: MqttSettings,
+    influx: InfluxDB,
+    registry_url: str,
+    batch: list[tuple[str, bytes]],
+    *,
+    workers: int,
+    probes: int,
+) -> tuple[float, list[float], int]:
+    """`workers` ingest processes draining the backlog, then latency probes: (rate, latencies, lost)."""
+    database = f"bench_w{workers}"
+    settings = StoreSettings(backend="influxdb", influx_url=influx.url, influx_database=database)
+    store = InfluxStore.from_settings(settings)
+    (work / database).mkdir()
+    ingest = IngestProcess(work / database, broker_port=mqtt.port, registry_url=registry_url,
+                           influx_url=influx.url, database=database, workers=workers,
+                           extra_env={"TOMNING_INGEST__SHARED_GROUP": database})  # fmt: skip
+    try:
+        console.print(f"[bold]throughput[/]: a backlog of {len(batch)} readings, {workers} ingest worker(s)")
+        ingest.start()  # their persistent sessions and the shared subscription
+        ingest.stop()
+        publish_all(mqtt, batch, f"bench-pub-{workers}")
+        ingest.start()
+        started = time.perf_counter()  # connected, the backlog flowing
+        stored = 0
+        while stored < len(batch) and time.perf_counter() - started < 600:
+            time.sleep(0.1)
+            stored = store.count_readings(TENANT)
+        rate = stored / (time.perf_counter() - started)
+        console.print(f"  {stored} stored: {rate:,.0f}/s")
+        latencies: list[float] = []
+        if probes:
+            console.print(f"[bold]latency[/]: {probes} probes, publish → queryable")
+            device = batch[0][0].split("/")[3]
+            latencies = latency_probes(mqtt, store, device, probes, rate_per_s=20)
+        time.sleep(1)
+        lost = len(batch) + probes - store.count_readings(TENANT)
+    finally:
+        if ingest.process is not None:
+            ingest.stop()
+        store.close()
+    return rate, latencies, lost
+
+
+def percentile(values: list[float], q: int) -> float:
     return statistics.quantiles(values, n=100, method="inclusive")[q - 1] if len(values) > 1 else values[0]
 
 
@@ -172,8 +217,9 @@ def main() -> None:
         description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
     )
     parser.add_argument("--quick", action="store_true", help="fewer readings: under 3 minutes")
-    parser.add_argument("--readings", type=int, help="readings in the throughput phase")
-    parser.add_argument("--devices", type=int, default=1000)
+    parser.add_argument("--readings", type=int, help="readings in each throughput phase")
+    parser.add_argument("--devices", type=int, default=1000, help="simulated devices (real Swedish stations)")
+    parser.add_argument("--workers", type=int, default=2, help="ingest worker processes (1 is measured too)")
     args = parser.parse_args()
     count = args.readings or (20_000 if args.quick else 100_000)
     probes = 100 if args.quick else 300
@@ -186,48 +232,31 @@ def main() -> None:
     with Registry.connect(registry_url) as registry:
         upgrade(registry.engine)
         devices = fleet(registry, args.devices)
-    store = InfluxStore.from_settings(
-        StoreSettings(backend="influxdb", influx_url=influx.url, influx_database="bench")
-    )
-    ingest = IngestProcess(work, broker_port=broker.port, registry_url=registry_url, influx_url=influx.url,
-                           database="bench")  # fmt: skip
+    batch = messages(devices, count, start=datetime.now(UTC) - timedelta(days=2))
+    runs: dict[int, tuple[float, list[float], int]] = {}
     try:
-        batch = messages(devices, count, start=datetime.now(UTC) - timedelta(days=2))
         console.print(f"[bold]ceilings[/]: bare paho subscriber and bare /write, {count} readings each")
         bare_sub = subscriber_ceiling(mqtt, batch)
         bare_write = write_ceiling(influx.url, "ceiling", count, batch_size=500)
         console.print(f"  subscriber {bare_sub:,.0f}/s, /write {bare_write:,.0f}/s")
-        console.print(f"[bold]throughput[/]: a backlog of {count} readings drained by tomning ingest")
-        ingest.start()  # its persistent session and shared subscription
-        ingest.stop()
-        publish_all(mqtt, batch, "bench-pub")
-        ingest.start()
-        started = time.perf_counter()  # connected, the backlog flowing
-        stored = 0
-        while stored < count and time.perf_counter() - started < 600:
-            time.sleep(0.25)
-            stored = store.count_readings(TENANT)
-        elapsed = time.perf_counter() - started
-        rate = stored / elapsed
-        console.print(f"  {stored} stored in {elapsed:.1f} s: {rate:,.0f}/s")
-        console.print(f"[bold]latency[/]: {probes} probes, publish → queryable")
-        latencies = latency_probes(mqtt, store, devices[0], probes, rate_per_s=20)
-        time.sleep(1)
-        lost = count + probes - store.count_readings(TENANT)
+        for workers in sorted({1, args.workers}):
+            runs[workers] = drain(work, mqtt, influx, registry_url, batch, workers=workers,
+                                  probes=probes if workers == args.workers else 0)  # fmt: skip
     finally:
-        if ingest.process is not None:
-            ingest.stop()
-        store.close()
         broker.stop()
         influx.stop()
     ceiling = min(bare_sub, bare_write)
+    rate, latencies, _ = runs[args.workers]
     result = {
         "readings_per_s": round(rate, 1),
         "p50_ms": round(percentile(latencies, 50), 1),
         "p99_ms": round(percentile(latencies, 99), 1),
         "ceiling_per_s": round(ceiling, 1),
         "ratio": round(rate / ceiling, 3),
-        "lost": lost,
+        "lost": sum(lost for _, _, lost in runs.values()),
+        "workers": args.workers,
+        "readings_per_s_1_worker": round(runs[1][0], 1),
+        "ratio_1_worker": round(runs[1][0] / ceiling, 3),
         "subscriber_ceiling_per_s": round(bare_sub, 1),
         "write_ceiling_per_s": round(bare_write, 1),
         "readings": count,

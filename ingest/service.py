@@ -33,7 +33,9 @@ DIRECTORY_MIN_AGE_S = 2.0
 # After the first message of a batch, a gap this long means the burst is over: store it now
 # rather than wait out batch_max_wait_s (low latency when quiet, full batches under load).
 LINGER_S = 0.01
-SEEN_FLUSH_S = 5.0  # devices' last_seen is written at most this often (one row per device)
+# Bins' latest state and devices' last_seen reach the registry at most this much later; a bin read
+# every few seconds is then written once, not once per batch.
+STATE_FLUSH_S = 1.0
 
 
 class IngestService:
@@ -68,7 +70,8 @@ class IngestService:
         self._silent_at = 0.0
         self.silent_reported: set[tuple[str, str]] = set()
         self._seen: dict[tuple[str, str], datetime] = {}
-        self._seen_at = time.monotonic()
+        self._unsaved_states: dict[tuple[str, str], BinState] = {}
+        self._saved_at = time.monotonic()
 
     def start(self) -> None:
         self.states = {
@@ -135,7 +138,7 @@ class IngestService:
                 self._replay()
             self._check_silent()
             if stopping and not pending and self.inbox.empty():
-                self._flush_seen()
+                self._save_derived()
                 return
 
     def _replay(self) -> None:
@@ -187,20 +190,22 @@ class IngestService:
     def _follow_up(self, out: pipeline.Outcome) -> None:
         """Derived state: recomputable from the readings, so a failure here is logged, not fatal."""
         try:
-            self.registry.save_states(out.states.values())
             self.registry.add_events(out.events)
             self.states.update(out.states)
+            self._unsaved_states.update(out.states)
             for key, ts in out.seen.items():
                 self._seen[key] = max(ts, self._seen.get(key, ts))
                 self.silent_reported.discard(key)
-            if time.monotonic() - self._seen_at > SEEN_FLUSH_S:
-                self._flush_seen()
+            if time.monotonic() - self._saved_at > STATE_FLUSH_S:
+                self._save_derived()
         except Exception:
             log.exception("latest state and events of %d readings not saved", len(out.readings))
 
-    def _flush_seen(self) -> None:
+    def _save_derived(self) -> None:
+        """Bins' latest states and devices' last_seen, coalesced: one row each per flush."""
+        self.registry.save_states(self._unsaved_states.values())
         self.registry.touch_devices(self._seen)
-        self._seen, self._seen_at = {}, time.monotonic()
+        self._unsaved_states, self._seen, self._saved_at = {}, {}, time.monotonic()
 
     def _publish_dead_letters(self, letters: Sequence[DeadLetter]) -> None:
         for letter in letters:
@@ -239,7 +244,7 @@ class IngestService:
     def silent_events(self, now: datetime) -> list[Event]:
         """One `silent` event per device quiet for more than N of its report intervals."""
         events = []
-        self._flush_seen()
+        self._save_derived()
         last_seen = {t.id: self.registry.last_seen(t.id) for t in self.registry.tenants()}
         for (tenant, device_id), device in self._directory.devices.items():
             seen = last_seen.get(tenant, {}).get(device_id)

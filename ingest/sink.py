@@ -66,8 +66,7 @@ class Sink:
         return "store"
 
     def _write(self, batch: Batch) -> None:
-        self.store.write_readings(batch.readings)
-        self.store.write_events(batch.events)
+        self.store.write(batch.readings, batch.events)
         if not self.store_ok:
             log.warning("store is back")
         self.store_ok = True

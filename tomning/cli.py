@@ -65,9 +65,22 @@ def seed(
 
 
 @app.command()
-def ingest(verbose: Verbose = False) -> None:
-    """Run the ingest service (MQTT → store) until SIGTERM or Ctrl-C; it flushes before it stops."""
+def ingest(
+    workers: Annotated[
+        int, typer.Option(min=1, max=64, help="Worker processes sharing the MQTT v5 subscription.")
+    ] = 1,
+    verbose: Verbose = False,
+) -> None:
+    """Run the ingest service (MQTT → store) until SIGTERM or Ctrl-C; it flushes before it stops.
+
+    With --workers N, N processes split the load through a shared subscription; worker i takes
+    the client id, spool and health port of the settings suffixed with -wi (health port + i - 1).
+    """
     _logging(verbose)
+    if workers > 1:
+        from tomning.runtime import run_workers
+
+        raise typer.Exit(run_workers(workers, _stop_on_signals(), verbose=verbose))
     from tomning.runtime import run_ingest
 
     run_ingest(_stop_on_signals())

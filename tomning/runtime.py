@@ -2,6 +2,10 @@
 
 from __future__ import annotations
 
+import os
+import signal
+import subprocess
+import sys
 import threading
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
@@ -30,6 +34,29 @@ def seed_tenant(registry: Registry, *, tenant: str, name: str, csv: Path | None,
     since = datetime.now(UTC) - timedelta(days=365)
     places.seed(registry, Tenant(id=tenant, name=name), pairs, since=since)
     return len(pairs)
+
+
+def run_workers(count: int, stop: threading.Event, *, verbose: bool) -> int:
+    """`count` ingest processes sharing the subscription: worker i has client id and spool `…-i`."""
+    settings = get_settings()
+    base = settings.ingest
+    children = []
+    for index in range(1, count + 1):
+        env = os.environ | {
+            "TOMNING_INGEST__CLIENT_ID": f"{base.client_id}-w{index}",
+            "TOMNING_INGEST__SPOOL_DIR": str(base.spool_dir / f"w{index}"),
+            "TOMNING_INGEST__HEALTH_PORT": str(base.health_port + index - 1 if base.health_port else 0),
+        }
+        command = [sys.executable, "-m", "tomning", "ingest", *(["--verbose"] if verbose else [])]
+        children.append(subprocess.Popen(command, env=env))
+    while not stop.wait(0.5):
+        if any(child.poll() is not None for child in children):
+            break  # a worker died: stop the others and say so
+    for child in children:
+        if child.poll() is None:
+            child.send_signal(signal.SIGTERM)
+    codes = [child.wait() for child in children]
+    return max(codes, key=abs)
 
 
 def run_ingest(stop: threading.Event, settings: Settings | None = None) -> None:

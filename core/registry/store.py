@@ -50,14 +50,20 @@ class Registry:
     def close(self) -> None:
         self.engine.dispose()
 
-    def _upsert(self, table: Any, rows: Sequence[dict[str, Any]], keys: Sequence[str]) -> None:
+    def _upsert(
+        self, table: Any, rows: Sequence[dict[str, Any]], keys: Sequence[str], *, newer: str | None = None
+    ) -> None:
+        """Insert or update by `keys`; with `newer`, only where that column grows."""
         if not rows:
             return
         dialect = postgresql if self.engine.dialect.name == "postgresql" else sqlite
         statement = dialect.insert(table)
         changes = {c: statement.excluded[c] for c in rows[0] if c not in keys}
+        where = table.c[newer] < statement.excluded[newer] if newer else None
         with self.engine.begin() as conn:
-            conn.execute(statement.on_conflict_do_update(index_elements=keys, set_=changes), rows)
+            conn.execute(
+                statement.on_conflict_do_update(index_elements=keys, set_=changes, where=where), rows
+            )
 
     def _insert(self, table: Any, row: dict[str, Any], what: str) -> None:
         try:
@@ -171,7 +177,8 @@ class Registry:
 
     # latest state, events, dead letters
     def save_states(self, states: Iterable[BinState]) -> None:
-        self._upsert(t.bin_states, [s.model_dump() for s in states], ["tenant", "bin_id"])
+        """Each bin's state, unless the registry has a newer one (from another ingest worker)."""
+        self._upsert(t.bin_states, [s.model_dump() for s in states], ["tenant", "bin_id"], newer="ts")
 
     def states(self, tenant: str) -> list[BinState]:
         with self.engine.connect() as conn:

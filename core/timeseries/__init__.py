@@ -13,6 +13,9 @@ from core.settings import StoreSettings
 class TimeSeriesStore(Protocol):
     """Writes are idempotent: the same device and device timestamp overwrite, never add."""
 
+    def write(self, readings: Sequence[Reading], events: Sequence[Event]) -> None:
+        """Readings and events in one request (one transaction where the backend has them)."""
+
     def write_readings(self, readings: Sequence[Reading]) -> None: ...
 
     def write_events(self, events: Sequence[Event]) -> None: ...

@@ -166,6 +166,9 @@ class InfluxStore:
         except (Urllib3Error, OSError) as exc:
             raise StoreUnavailable(f"influxdb v2 write at {self.settings.influx_url}: {exc}") from exc
 
+    def write(self, readings: Sequence[Reading], events: Sequence[Event]) -> None:
+        self._write([reading_point(r) for r in readings] + [event_point(e) for e in events])
+
     def write_readings(self, readings: Sequence[Reading]) -> None:
         self._write([reading_point(r) for r in readings])
 

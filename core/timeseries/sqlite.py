@@ -57,29 +57,24 @@ class SqliteStore:
     def __exit__(self, *exc: object) -> None:
         self.close()
 
-    def _write(self, sql: str, rows: list[tuple[Any, ...]]) -> None:
+    def _write(self, *statements: tuple[str, list[tuple[Any, ...]]]) -> None:
         try:
             with self._lock:
                 self._db.execute("BEGIN IMMEDIATE")
-                self._db.executemany(sql, rows)
+                for sql, rows in statements:
+                    self._db.executemany(sql, rows)
                 self._db.execute("COMMIT")
         except sqlite3.Error as exc:
             raise StoreUnavailable(f"sqlite store: {exc}") from exc
 
+    def write(self, readings: Sequence[Reading], events: Sequence[Event]) -> None:
+        self._write(_readings_statement(readings), _events_statement(events))
+
     def write_readings(self, readings: Sequence[Reading]) -> None:
-        marks = ",".join("?" * len(_READING_COLUMNS))
-        sql = f"INSERT OR REPLACE INTO readings ({','.join(_READING_COLUMNS)}) VALUES ({marks})"
-        self._write(sql, [_reading_row(r) for r in readings])
+        self._write(_readings_statement(readings))
 
     def write_events(self, events: Sequence[Event]) -> None:
-        marks = ",".join("?" * len(_EVENT_COLUMNS))
-        sql = f"INSERT OR REPLACE INTO events ({','.join(_EVENT_COLUMNS)}) VALUES ({marks})"
-        rows = [
-            (e.tenant, e.kind.value, to_ms(e.ts), e.bin_id or "", e.device_id, e.fraction,
-             e.district, e.value, e.detail)
-            for e in events
-        ]  # fmt: skip
-        self._write(sql, rows)
+        self._write(_events_statement(events))
 
     def _query(self, sql: str, args: Sequence[Any]) -> list[sqlite3.Row]:
         with self._lock:
@@ -127,6 +122,23 @@ class SqliteStore:
     def close(self) -> None:
         with self._lock:
             self._db.close()
+
+
+def _readings_statement(readings: Sequence[Reading]) -> tuple[str, list[tuple[Any, ...]]]:
+    marks = ",".join("?" * len(_READING_COLUMNS))
+    sql = f"INSERT OR REPLACE INTO readings ({','.join(_READING_COLUMNS)}) VALUES ({marks})"
+    return sql, [_reading_row(r) for r in readings]
+
+
+def _events_statement(events: Sequence[Event]) -> tuple[str, list[tuple[Any, ...]]]:
+    marks = ",".join("?" * len(_EVENT_COLUMNS))
+    sql = f"INSERT OR REPLACE INTO events ({','.join(_EVENT_COLUMNS)}) VALUES ({marks})"
+    rows = [
+        (e.tenant, e.kind.value, to_ms(e.ts), e.bin_id or "", e.device_id, e.fraction,
+         e.district, e.value, e.detail)
+        for e in events
+    ]  # fmt: skip
+    return sql, rows
 
 
 def _reading_row(r: Reading) -> tuple[Any, ...]:

@@ -118,3 +118,10 @@ def test_the_hand_written_reading_line_matches_the_generic_one() -> None:
             generic.split(" ", 1)[1].split(",")
         )
         assert reading_point(r).split(" ")[0] == generic.split(" ")[0]
+
+
+def test_readings_and_events_are_written_together(store: TimeSeriesStore) -> None:
+    event = Event(tenant="kalmar", kind=EventKind.FULL, ts=T0, bin_id="b1", value=0.9, detail="full")
+    store.write([a_reading(0), a_reading(1)], [event])
+    assert store.count_readings("kalmar") == 2
+    assert store.events("kalmar") == [event]

@@ -17,8 +17,9 @@ from tests.harness.services import free_port, wait_until
 class IngestProcess:
     def __init__(
         self, workdir: Path, *, broker_port: int, registry_url: str, influx_url: str, database: str,
-        extra_env: dict[str, str] | None = None,
+        extra_env: dict[str, str] | None = None, workers: int = 1,
     ) -> None:  # fmt: skip
+        self.workers = workers
         self.workdir = workdir
         self.health_port = free_port()
         self.env = (
@@ -43,17 +44,22 @@ class IngestProcess:
 
     def start(self) -> None:
         with self.log.open("ab") as log:
+            command = [sys.executable, "-m", "tomning", "ingest", "--workers", str(self.workers)]
             self.process = subprocess.Popen(
-                [sys.executable, "-m", "tomning", "ingest"], env=self.env, cwd=self.workdir,
-                stdout=log, stderr=subprocess.STDOUT,
-            )  # fmt: skip
-        wait_until(lambda: self.health()["mqtt_connected"], timeout_s=30, what="ingest connected")
+                command, env=self.env, cwd=self.workdir, stdout=log, stderr=subprocess.STDOUT
+            )
+        for worker in range(self.workers):
+            wait_until(
+                lambda w=worker: self.health(w)["mqtt_connected"], timeout_s=30, what="ingest connected"
+            )
 
-    def health(self) -> dict[str, Any]:
+    def health(self, worker: int = 0) -> dict[str, Any]:
+        """The health report of the single worker, or of worker `worker` (from 0) of several."""
         assert self.process is not None
         if self.process.poll() is not None:
             raise RuntimeError(f"ingest exited: {self.log.read_text()[-3000:]}")
-        report: dict[str, Any] = httpx.get(f"http://127.0.0.1:{self.health_port}/healthz", timeout=2).json()
+        url = f"http://127.0.0.1:{self.health_port + worker}/healthz"
+        report: dict[str, Any] = httpx.get(url, timeout=2).json()
         return report
 
     def metrics(self) -> str:

@@ -32,6 +32,10 @@ class FlakyStore:
             raise StoreRejected("field type conflict")
         self.readings_written.extend(readings)
 
+    def write(self, readings: Sequence[Reading], events: Sequence[Event]) -> None:
+        self.write_readings(readings)
+        self.write_events(events)
+
     def write_events(self, events: Sequence[Event]) -> None:
         if not self.up:
             raise StoreUnavailable("store is down")
