@@ -62,8 +62,8 @@ class IngestProcess:
         report: dict[str, Any] = httpx.get(url, timeout=2).json()
         return report
 
-    def metrics(self) -> str:
-        return httpx.get(f"http://127.0.0.1:{self.health_port}/metrics", timeout=2).text
+    def metrics(self, worker: int = 0) -> str:
+        return httpx.get(f"http://127.0.0.1:{self.health_port + worker}/metrics", timeout=2).text
 
     def stop(self, sig: int = signal.SIGTERM, timeout_s: float = 60) -> int:
         assert self.process is not None

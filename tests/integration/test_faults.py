@@ -141,3 +141,26 @@ def test_sigterm_flushes_and_stops_cleanly(rig: Rig) -> None:
     assert rig.stored() < len(rig.sent), "the stop came after everything was stored"
     rig.ingest.start()
     rig.assert_all_stored_exactly_once()
+
+
+def test_two_workers_split_the_load_and_store_everything_once(tmp_path: Path, broker: Mosquitto,
+                                                               influx: InfluxDB) -> None:  # fmt: skip
+    rig = Rig(tmp_path, broker, influx)
+    rig.ingest.workers = 2
+    try:
+        rig.backlog()
+        eventually(lambda: rig.ingest.health(0)["queue"] >= 0 and rig.ingest.health(1)["queue"] >= 0)
+        rig.assert_all_stored_exactly_once()
+        received = [
+            float(line.split()[-1])
+            for worker in (0, 1)
+            for line in rig.ingest.metrics(worker).splitlines()
+            if line.startswith("tomning_ingest_messages_received_total")
+        ]
+        assert len(received) == 2
+        assert all(count > 0 for count in received), f"one worker took nothing: {received}"
+        assert rig.ingest.stop() == 0
+    finally:
+        if rig.ingest.process is not None:
+            rig.ingest.stop(signal.SIGKILL)
+        rig.store.close()
