@@ -3,11 +3,13 @@
 from __future__ import annotations
 
 import json
+import time
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 import pytest
 
+from core import topics
 from core.registry import Registry
 from core.settings import MqttSettings
 from core.timeseries.influx import InfluxStore
@@ -112,3 +114,45 @@ def test_each_bad_input_class_is_dead_lettered_with_its_reason(
     array_letter = next(d for d in sqlite_registry.dead_letters(TENANT) if d.detail.startswith("reading [1]"))
     assert json.loads(array_letter.payload) == {"seq": "x"}
     assert influx_store.readings(TENANT)[0].device_id == devices[3]
+
+
+def test_dead_letters_are_published_on_the_tenants_dead_letter_topic(
+    mosquitto: Mosquitto, sqlite_registry: Registry, influx_store: InfluxStore, devices: list[str],
+    publisher: Publisher, tmp_path: Path,
+) -> None:  # fmt: skip
+    import paho.mqtt.client as paho
+    from paho.mqtt.enums import CallbackAPIVersion
+
+    heard: list[dict[str, str]] = []
+    listener = paho.Client(CallbackAPIVersion.VERSION2, client_id=f"dl-{tmp_path.name}")
+    listener.on_message = lambda _c, _u, m: heard.append(json.loads(m.payload))
+    listener.connect("127.0.0.1", mosquitto.port)
+    listener.subscribe(topics.dead_letter(TENANT), qos=1)
+    listener.loop_start()
+    try:
+        with running_ingest(mosquitto.port, sqlite_registry, influx_store, tmp_path / "spool"):
+            publisher.publish(uplink(devices[0]), b"{broken")
+            eventually(lambda: len(heard) == 1, what="the dead letter on its topic")
+    finally:
+        listener.loop_stop()
+        listener.disconnect()
+    assert heard[0]["reason"] == "malformed_json"
+    assert heard[0]["payload"] == "{broken"
+    assert heard[0]["topic"] == uplink(devices[0])
+
+
+def test_a_device_silent_for_three_intervals_raises_one_event(
+    mosquitto: Mosquitto, sqlite_registry: Registry, influx_store: InfluxStore, devices: list[str],
+    publisher: Publisher, tmp_path: Path,
+) -> None:  # fmt: skip
+    long_ago = datetime.now(UTC) - timedelta(hours=2)  # the devices report every 15 min
+    spool = tmp_path / "spool"
+    with running_ingest(mosquitto.port, sqlite_registry, influx_store, spool, silent_check_interval_s=0.1):
+        publisher.publish(uplink(devices[0]), payload(reading(1, ts=long_ago)))
+        publisher.publish(uplink(devices[1]), payload(reading(1)))
+        eventually(lambda: len(sqlite_registry.events(TENANT, kind="silent")) == 1, what="a silent event")
+        time.sleep(0.5)  # several more checks
+    (event,) = sqlite_registry.events(TENANT, kind="silent")
+    assert (event.device_id, event.bin_id) == (devices[0], sqlite_registry.device(TENANT, devices[0]).bin_id)
+    assert event.detail.startswith("silent since")
+    assert [e.device_id for e in influx_store.events(TENANT, kind="silent")] == [devices[0]]
