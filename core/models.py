@@ -134,6 +134,19 @@ class Reading(Frozen):
     tilt_deg: float | None = None
     rssi_dbm: int | None = None
     fw_version: str | None = None
+    # The bin's place and threshold when read: dashboards map and count bins from the readings.
+    lat: float | None = Field(default=None, ge=-90, le=90)
+    lon: float | None = Field(default=None, ge=-180, le=180)
+    threshold: FillingLevel | None = Field(default=None, alias="binFullnessThreshold")
+
+
+class Measurement(Frozen):
+    """A free-form time-series point (ingest statistics, daily route summaries); numeric fields."""
+
+    name: Annotated[str, Field(pattern=r"^[a-z][a-z0-9_]{0,62}$")]
+    tags: dict[str, str]
+    fields: dict[str, float | int]
+    ts: AwareDatetime
 
 
 class Event(Frozen):

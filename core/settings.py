@@ -67,6 +67,13 @@ class IngestSettings(BaseModel):
     health_port: int = Field(9108, ge=0, le=65535)
     silent_check_interval_s: float = Field(60.0, gt=0)
     silent_after_intervals: float = Field(3.0, gt=1)
+    stats_interval_s: float = Field(10.0, gt=0, description="ingest's own rates into measurement `ingest`")
+
+
+class GrafanaSettings(BaseModel):
+    url: str = "http://127.0.0.1:3000"
+    token: SecretStr | None = Field(None, description="a service account token (Editor)")
+    influx_url: str | None = Field(None, description="InfluxDB as Grafana reaches it; default: store's")
 
 
 class Settings(BaseSettings):
@@ -79,6 +86,7 @@ class Settings(BaseSettings):
     store: StoreSettings = StoreSettings()
     registry: RegistrySettings = RegistrySettings()
     ingest: IngestSettings = IngestSettings()
+    grafana: GrafanaSettings = GrafanaSettings()
 
     @classmethod
     def settings_customise_sources(

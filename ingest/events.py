@@ -36,7 +36,8 @@ def fill_events(previous: BinState | None, reading: Reading, bin_: Bin) -> list[
     was = previous.filling_level if previous else None
     events = []
     if was is not None and was >= EMPTIED_FROM and was - level >= EMPTIED_DROP:
-        events.append(_event(reading, EventKind.EMPTIED, level, f"fill fell from {was:.0%} to {level:.0%}"))
+        # its value is the fill at emptying: what the operations dashboard averages
+        events.append(_event(reading, EventKind.EMPTIED, was, f"fill fell from {was:.0%} to {level:.0%}"))
     if _crossed(level, was, limit):
         events.append(_event(reading, EventKind.FULL, level, f"fill {level:.0%} reached {limit:.0%}"))
     return events

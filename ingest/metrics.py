@@ -31,3 +31,9 @@ class Metrics:
 def total(counter: Counter) -> int:
     """A counter's value summed over its labels."""
     return int(sum(s.value for m in counter.collect() for s in m.samples if s.name.endswith("_total")))
+
+
+def sum_and_count(histogram: Histogram) -> tuple[float, int]:
+    samples = {s.name: s.value for m in histogram.collect() for s in m.samples}
+    name = histogram._name  # prometheus_client keeps the name without suffixes here
+    return samples[f"{name}_sum"], int(samples[f"{name}_count"])

@@ -110,6 +110,7 @@ def _reading(uplink: UplinkReading, tenant: str, device_id: str, bin_: Bin) -> R
         district=bin_.district, ts=uplink.ts, seq=uplink.seq, distance_mm=uplink.distance_mm,
         filling_level=level, temperature_c=uplink.temperature_c, battery_v=uplink.battery_v,
         tilt_deg=uplink.tilt_deg, rssi_dbm=uplink.rssi_dbm, fw_version=uplink.fw_version,
+        lat=bin_.location.lat, lon=bin_.location.lon, threshold=bin_.threshold,
     )  # fmt: skip
 
 

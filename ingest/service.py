@@ -14,7 +14,7 @@ from typing import Any
 from core import topics
 from core.contract import Limits
 from core.errors import SpoolFull
-from core.models import BinState, DeadLetter, Event, EventKind, dump
+from core.models import BinState, DeadLetter, Event, EventKind, Measurement, dump
 from core.registry import Registry
 from core.registry.store import Directory
 from core.settings import IngestSettings, MqttSettings
@@ -22,7 +22,7 @@ from core.timeseries import TimeSeriesStore
 from ingest import pipeline
 from ingest.health import HealthServer
 from ingest.message import Inbound
-from ingest.metrics import Metrics
+from ingest.metrics import Metrics, sum_and_count, total
 from ingest.mqtt import Consumer
 from ingest.sink import Batch, Sink
 from ingest.spool import Spool
@@ -71,6 +71,8 @@ class IngestService:
         self.silent_reported: set[tuple[str, str]] = set()
         self._seen: dict[tuple[str, str], datetime] = {}
         self._unsaved_states: dict[tuple[str, str], BinState] = {}
+        self._stats_at = time.monotonic()
+        self._stats_totals: dict[str, float] = {}
         self._saved_at = time.monotonic()
 
     def start(self) -> None:
@@ -137,6 +139,7 @@ class IngestService:
             elif self.spool.batches:
                 self._replay()
             self._check_silent()
+            self._record_stats()
             if stopping and not pending and self.inbox.empty():
                 self._save_derived()
                 return
@@ -226,6 +229,37 @@ class IngestService:
         ]  # fmt: skip
         self.registry.add_dead_letters(letters)
         self.metrics.dead_letters.labels("store_rejected").inc(len(letters))
+
+    def _record_stats(self) -> None:
+        """Every stats_interval_s, rates and gauges into the store's `ingest` measurement."""
+        now = time.monotonic()
+        elapsed = now - self._stats_at
+        if elapsed < self.settings.stats_interval_s:
+            return
+        m = self.metrics
+        lag_sum, lag_count = sum_and_count(m.lag)
+        totals = {
+            "received": total(m.received), "written": total(m.written), "spooled": total(m.spooled),
+            "dead_letters": total(m.dead_letters), "events": total(m.events),
+            "lag_sum": lag_sum, "lag_count": lag_count,
+        }  # fmt: skip
+        delta = {k: v - self._stats_totals.get(k, 0) for k, v in totals.items()}
+        fields: dict[str, float | int] = {f"{k}_per_s": delta[k] / elapsed for k in list(totals)[:5]}
+        fields |= {
+            "spool_bytes": self.spool.bytes,
+            "spool_batches": self.spool.batches,
+            "queue": self.inbox.qsize(),
+        }
+        if delta["lag_count"]:
+            fields["lag_mean_s"] = delta["lag_sum"] / delta["lag_count"]
+        point = Measurement(
+            name="ingest", tags={"worker": self.settings.client_id}, fields=fields, ts=datetime.now(UTC)
+        )
+        self._stats_totals, self._stats_at = totals, now
+        try:
+            self.store.write_measurements([point])
+        except Exception as exc:  # statistics are not readings: dropped when the store is down
+            log.debug("ingest statistics not written: %s", exc)
 
     def _check_silent(self) -> None:
         if time.monotonic() - self._silent_at < self.settings.silent_check_interval_s:

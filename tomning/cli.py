@@ -18,6 +18,8 @@ app = typer.Typer(
 )
 db = typer.Typer(help="The registry database (tenants, bins, devices, states, events).")
 app.add_typer(db, name="db")
+boards = typer.Typer(help="Grafana dashboards as code: provisioning files, and push to a running Grafana.")
+app.add_typer(boards, name="dashboards")
 
 
 def _logging(verbose: bool) -> None:
@@ -136,3 +138,41 @@ def show_config() -> None:
     from core.settings import get_settings
 
     typer.echo(get_settings().model_dump_json(indent=2))
+
+
+@boards.command("build")
+def dashboards_build(
+    out: Annotated[Path | None, typer.Option(help="Directory (default: dashboards/provisioning).")] = None,
+) -> None:
+    """Write the provisioning files Grafana loads at start: data source, provider, dashboards."""
+    from dashboards.provision import OUTPUT, write
+
+    for path in write(out or OUTPUT):
+        typer.echo(path)
+
+
+@boards.command("push")
+def dashboards_push(
+    url: Annotated[str | None, typer.Option(help="Grafana's URL (TOMNING_GRAFANA__URL).")] = None,
+) -> None:
+    """Create or update the Tömning folder, the InfluxDB data source and every dashboard in Grafana."""
+    from grafana_client.api import GrafanaApi
+
+    from core.settings import get_settings
+    from dashboards.push import datasource, push
+
+    settings = get_settings()
+    token = settings.grafana.token.get_secret_value() if settings.grafana.token else None
+    if token is None:
+        raise typer.BadParameter("set TOMNING_GRAFANA__TOKEN to a Grafana service account token")
+    api = GrafanaApi.from_url(url or settings.grafana.url, credential=token)
+    store = settings.store
+    password = store.influx_password.get_secret_value() if store.influx_password else None
+    source = datasource(
+        influx_url=settings.grafana.influx_url or store.influx_url,
+        database=store.influx_database,
+        user=store.influx_username,
+        password=password,
+    )
+    for line in push(api, source):
+        typer.echo(line)

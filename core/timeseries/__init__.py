@@ -6,7 +6,7 @@ from collections.abc import Sequence
 from datetime import datetime
 from typing import Protocol
 
-from core.models import Event, Reading
+from core.models import Event, Measurement, Reading
 from core.settings import StoreSettings
 
 
@@ -17,6 +17,10 @@ class TimeSeriesStore(Protocol):
         """Readings and events in one request (one transaction where the backend has them)."""
 
     def write_readings(self, readings: Sequence[Reading]) -> None: ...
+
+    def write_measurements(self, points: Sequence[Measurement]) -> None: ...
+
+    def measurements(self, name: str) -> list[Measurement]: ...
 
     def write_events(self, events: Sequence[Event]) -> None: ...
 

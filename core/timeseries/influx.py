@@ -22,13 +22,13 @@ from influxdb_client.rest import ApiException
 from urllib3.exceptions import HTTPError as Urllib3Error
 
 from core.errors import InvalidInput, StoreUnavailable
-from core.models import Event, Reading
+from core.models import Event, Measurement, Reading
 from core.settings import StoreSettings
 from core.timeseries.sqlite import from_ms, to_ms
 
 _READING_FIELDS = (
     "seq", "distance_mm", "filling_level", "temperature_c", "battery_v", "tilt_deg", "rssi_dbm",
-    "fw_version",
+    "fw_version", "lat", "lon", "threshold",
 )  # fmt: skip
 _TAGS = {
     "tenant": "tenant",
@@ -49,7 +49,7 @@ def quote(value: str) -> str:
 
 
 _TAG_ESCAPES = str.maketrans({",": "\\,", "=": "\\=", " ": "\\ ", "\n": "\\n"})
-_FLOATS = {"filling_level", "temperature_c", "battery_v", "tilt_deg"}
+_FLOATS = {"filling_level", "temperature_c", "battery_v", "tilt_deg", "lat", "lon", "threshold"}
 
 
 def _field(value: object, *, as_float: bool = False) -> str:
@@ -81,10 +81,12 @@ def reading_point(r: Reading) -> str:
     fields = f"seq={r.seq}i,filling_level={float(r.filling_level)!r}"
     if r.distance_mm is not None:
         fields += f",distance_mm={r.distance_mm}i"
-    for name in ("temperature_c", "battery_v", "tilt_deg"):
+    for name in ("temperature_c", "battery_v", "tilt_deg", "lat", "lon", "threshold"):
         value = getattr(r, name)
         if value is not None:
             fields += f",{name}={float(value)!r}"
+    if r.threshold is not None:  # 1 when over the threshold: dashboards count full bins with sum()
+        fields += f",over_threshold={int(r.filling_level >= r.threshold)}i"
     if r.rssi_dbm is not None:
         fields += f",rssi_dbm={r.rssi_dbm}i"
     if r.fw_version is not None:
@@ -168,6 +170,13 @@ class InfluxStore:
 
     def write(self, readings: Sequence[Reading], events: Sequence[Event]) -> None:
         self._write([reading_point(r) for r in readings] + [event_point(e) for e in events])
+
+    def write_measurements(self, points: Sequence[Measurement]) -> None:
+        self._write([line(p.name, p.tags, dict(p.fields), p.ts) for p in points])
+
+    def measurements(self, name: str) -> list[Measurement]:
+        rows = self.query(f'SELECT * FROM "{name}"')
+        return [_measurement(name, row) for row in rows]
 
     def write_readings(self, readings: Sequence[Reading]) -> None:
         self._write([reading_point(r) for r in readings])
@@ -259,3 +268,11 @@ def _event(row: dict[str, Any]) -> Event:
         value=row.get("value"),
         detail=row.get("detail") or "",
     )
+
+
+def _measurement(name: str, row: dict[str, Any]) -> Measurement:
+    """A measurement's fields are numbers, so its strings are its tags."""
+    ts = from_ms(row.pop("time"))
+    tags = {k: v for k, v in row.items() if isinstance(v, str)}
+    fields = {k: v for k, v in row.items() if k not in tags and v is not None}
+    return Measurement(name=name, tags=tags, fields=fields, ts=ts)

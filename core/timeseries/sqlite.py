@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import sqlite3
 import threading
 from collections.abc import Sequence
@@ -10,17 +11,21 @@ from pathlib import Path
 from typing import Any
 
 from core.errors import StoreUnavailable
-from core.models import Event, Reading
+from core.models import Event, Measurement, Reading
 
 _SCHEMA = """
 CREATE TABLE IF NOT EXISTS readings (
     tenant TEXT NOT NULL, device_id TEXT NOT NULL, ts_ms INTEGER NOT NULL,
     bin_id TEXT NOT NULL, fraction TEXT NOT NULL, district TEXT NOT NULL, seq INTEGER NOT NULL,
     distance_mm INTEGER, filling_level REAL NOT NULL, temperature_c REAL, battery_v REAL,
-    tilt_deg REAL, rssi_dbm INTEGER, fw_version TEXT,
+    tilt_deg REAL, rssi_dbm INTEGER, fw_version TEXT, lat REAL, lon REAL, threshold REAL,
     PRIMARY KEY (tenant, device_id, ts_ms)
 ) WITHOUT ROWID;
 CREATE INDEX IF NOT EXISTS ix_readings_bin ON readings (tenant, bin_id, ts_ms);
+CREATE TABLE IF NOT EXISTS measurements (
+    name TEXT NOT NULL, series TEXT NOT NULL, ts_ms INTEGER NOT NULL, fields TEXT NOT NULL,
+    PRIMARY KEY (name, series, ts_ms)
+);
 CREATE TABLE IF NOT EXISTS events (
     tenant TEXT NOT NULL, kind TEXT NOT NULL, ts_ms INTEGER NOT NULL, bin_id TEXT NOT NULL,
     device_id TEXT, fraction TEXT, district TEXT NOT NULL, value REAL, detail TEXT NOT NULL,
@@ -29,7 +34,8 @@ CREATE TABLE IF NOT EXISTS events (
 """
 _READING_COLUMNS = (
     "tenant", "device_id", "ts_ms", "bin_id", "fraction", "district", "seq", "distance_mm",
-    "filling_level", "temperature_c", "battery_v", "tilt_deg", "rssi_dbm", "fw_version",
+    "filling_level", "temperature_c", "battery_v", "tilt_deg", "rssi_dbm", "fw_version", "lat", "lon",
+    "threshold",
 )  # fmt: skip
 _EVENT_COLUMNS = ("tenant", "kind", "ts_ms", "bin_id", "device_id", "fraction", "district", "value", "detail")
 
@@ -72,6 +78,25 @@ class SqliteStore:
 
     def write_readings(self, readings: Sequence[Reading]) -> None:
         self._write(_readings_statement(readings))
+
+    def write_measurements(self, points: Sequence[Measurement]) -> None:
+        sql = "INSERT OR REPLACE INTO measurements (name, series, ts_ms, fields) VALUES (?, ?, ?, ?)"
+        rows = [
+            (p.name, json.dumps(p.tags, sort_keys=True), to_ms(p.ts), json.dumps(p.fields)) for p in points
+        ]
+        self._write((sql, rows))
+
+    def measurements(self, name: str) -> list[Measurement]:
+        rows = self._query("SELECT * FROM measurements WHERE name = ? ORDER BY ts_ms, series", [name])
+        return [
+            Measurement(
+                name=name,
+                tags=json.loads(r["series"]),
+                fields=json.loads(r["fields"]),
+                ts=from_ms(r["ts_ms"]),
+            )
+            for r in rows
+        ]
 
     def write_events(self, events: Sequence[Event]) -> None:
         self._write(_events_statement(events))

@@ -26,7 +26,8 @@ def a_reading(minutes: int, **fields: object) -> Reading:
         "tenant": "kalmar", "device_id": "s-147788-paper", "bin_id": "kalmar-0880-147788-paper",
         "fraction": Fraction.PAPER, "district": "Halltorp, Affären centrum",
         "ts": T0 + timedelta(minutes=minutes), "seq": minutes, "distance_mm": 1000, "filling_level": 0.52,
-        "temperature_c": 4.5, "battery_v": 3.61,
+        "temperature_c": 4.5, "battery_v": 3.61, "lat": 56.5016697171911, "lon": 16.102803361503,
+        "threshold": 0.8,
         "tilt_deg": 2.0, "rssi_dbm": -71, "fw_version": "1.0.0",
     }  # fmt: skip
     return Reading.model_validate(values | fields)
@@ -106,18 +107,22 @@ def test_points_influxdb_refuses_raise_store_rejected(influx_store: InfluxStore)
 
 
 def test_the_hand_written_reading_line_matches_the_generic_one() -> None:
+    import re
+
     from core.timeseries.influx import _READING_FIELDS, _TAGS, line, reading_point
+
+    def parts(text: str) -> tuple[str, set[str], str]:
+        series, fields, ts = re.split(r"(?<!\\) ", text)
+        return series, set(fields.split(",")), ts
 
     for r in (
         a_reading(0, district="a b,c=d"),
         a_reading(1, distance_mm=None, fw_version='q"\\', rssi_dbm=None),
     ):
-        generic = line("readings", {t: str(getattr(r, a)) for t, a in _TAGS.items()},
-                       {f: getattr(r, f) for f in _READING_FIELDS}, r.ts)  # fmt: skip
-        assert sorted(reading_point(r).split(" ", 1)[1].split(",")) == sorted(
-            generic.split(" ", 1)[1].split(",")
-        )
-        assert reading_point(r).split(" ")[0] == generic.split(" ")[0]
+        fields: dict[str, object] = {f: getattr(r, f) for f in _READING_FIELDS}
+        fields["over_threshold"] = int(r.filling_level >= (r.threshold or 2))
+        generic = line("readings", {t: str(getattr(r, a)) for t, a in _TAGS.items()}, fields, r.ts)
+        assert parts(reading_point(r)) == parts(generic)
 
 
 def test_readings_and_events_are_written_together(store: TimeSeriesStore) -> None:
@@ -125,3 +130,18 @@ def test_readings_and_events_are_written_together(store: TimeSeriesStore) -> Non
     store.write([a_reading(0), a_reading(1)], [event])
     assert store.count_readings("kalmar") == 2
     assert store.events("kalmar") == [event]
+
+
+def test_measurements_round_trip_and_overwrite_by_series_and_time(store: TimeSeriesStore) -> None:
+    from core.models import Measurement
+
+    day = Measurement(name="routes", tags={"tenant": "kalmar", "vehicle": "truck-1"},
+                      fields={"km": 84.5, "stops": 112}, ts=T0)  # fmt: skip
+    store.write_measurements(
+        [day, day.model_copy(update={"tags": {"tenant": "kalmar", "vehicle": "truck-2"}})]
+    )
+    store.write_measurements([day.model_copy(update={"fields": {"km": 90.0, "stops": 120}})])
+    got = sorted(store.measurements("routes"), key=lambda m: m.tags["vehicle"])
+    assert [(m.tags["vehicle"], m.fields) for m in got] == [
+        ("truck-1", {"km": 90.0, "stops": 120}), ("truck-2", {"km": 84.5, "stops": 112}),
+    ]  # fmt: skip

@@ -37,7 +37,7 @@ def kinds(previous: BinState | None, new: Reading) -> list[EventKind]:
 
 def test_a_sharp_drop_is_an_emptying_and_dates_it() -> None:
     new_state, events = advance(state(0.85), reading(0.05), BIN)
-    assert [e.kind for e in events] == [EventKind.EMPTIED]
+    assert [(e.kind, e.value) for e in events] == [(EventKind.EMPTIED, 0.85)]
     assert new_state.date_last_emptying == T0 + timedelta(minutes=15)
 
 

@@ -1,0 +1,1 @@
+"""Grafana as code: Tömning's dashboards over InfluxDB (InfluxQL), their provisioning, and push."""
