@@ -22,7 +22,7 @@ def board() -> Board:
               variables=[TENANT, BIN])  # fmt: skip
     forecast = Target(
         'SELECT mean("filling_level") AS "forecast", mean("lower") AS "lower", mean("upper") AS "upper" '
-        f'FROM "forecasts" WHERE time > now() - 1d AND {WHERE} GROUP BY time(1h) fill(none)',
+        f'FROM "forecasts" WHERE time > now() - 1d AND time < now() + 14d AND {WHERE} GROUP BY time(1h) fill(none)',
         ("forecast", "lower", "upper"), ref_id="B",
     )  # fmt: skip
     b.add(timeseries.Panel().unit("percentunit").min(0).max(1), "Fyllnad och prognos / Fill and forecast",

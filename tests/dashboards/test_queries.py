@@ -1,0 +1,148 @@
+"""Every panel's query, with Grafana's macros and variables filled in, run on a real InfluxDB.
+
+The InfluxDB is filled the way production fills it: simulated devices publish through Mosquitto,
+ingest stores what they send. What planning will write (`collection`, `forecasts`) is written
+with the kernel's own functions for it.
+"""
+
+from __future__ import annotations
+
+import threading
+from collections.abc import Iterator
+from datetime import UTC, date, datetime, timedelta
+
+import pytest
+
+from core import places
+from core.operations import collection_day, forecast_points
+from core.registry import Registry
+from core.registry.migrate import upgrade
+from core.settings import MqttSettings, StoreSettings
+from core.timeseries.influx import InfluxStore
+from dashboards.board import Board
+from dashboards.catalog import boards
+from dashboards.influxql import Target, render
+from ingest.mqtt import Publisher
+from ingest.simulate import Simulator
+from tests.conftest import unique
+from tests.harness.services import InfluxDB, Mosquitto
+from tests.integration.pipeline_helpers import (
+    TENANT,
+    eventually,
+    payload,
+    reading,
+    running_ingest,
+    seed_kalmar,
+    uplink,
+)
+
+NOW = datetime.now(UTC)
+
+
+class Filled:
+    def __init__(self, store: InfluxStore, registry: Registry) -> None:
+        self.store, self.registry = store, registry
+
+    def variables(self, board: Board) -> dict[str, str]:
+        emptied = self.registry.events(TENANT, kind="emptied")
+        busiest = max({e.bin_id for e in emptied}, key=lambda b: sum(e.bin_id == b for e in emptied))
+        return {"tenant": TENANT, "district": "All", "fraction": "All", "bin": str(busiest)}
+
+
+@pytest.fixture(scope="module")
+def filled(
+    mosquitto: Mosquitto, influxdb: InfluxDB, tmp_path_factory: pytest.TempPathFactory
+) -> Iterator[Filled]:
+    work = tmp_path_factory.mktemp("dashboards")
+    settings = StoreSettings(backend="influxdb", influx_url=influxdb.url, influx_database=unique("dash"))
+    with (
+        Registry.connect(f"sqlite:///{work / 'registry.sqlite'}") as registry,
+        InfluxStore.from_settings(settings) as store,
+    ):
+        upgrade(registry.engine)
+        devices = seed_kalmar(registry)
+        mqtt = MqttSettings(host="127.0.0.1", port=mosquitto.port)
+        pairs = [
+            (registry.bin(TENANT, str(d.bin_id)), d) for d in (registry.device(TENANT, i) for i in devices)
+        ]
+        with running_ingest(mosquitto.port, registry, store, work / "spool", stats_interval_s=0.3,
+                            silent_check_interval_s=0.2):  # fmt: skip
+            with Publisher(mqtt, client_id=unique("old")) as old:  # one device that went quiet
+                old.publish(uplink(devices[-1]), payload(reading(1, ts=NOW - timedelta(hours=6))))
+                old.flush()
+            # a day of fill per tick: emptyings, full bins and their events within seconds
+            simulator = Simulator(
+                pairs[:-1], mqtt=mqtt, speedup=86_400 / 0.2, bad_share=0.0, client_id=unique("sim")
+            )
+            simulator.run(period_s=0.2, ticks=12, stop=threading.Event(), on_tick=lambda _: None)
+            eventually(lambda: store.count_readings(TENANT) >= 12 * (len(pairs) - 1), timeout_s=60)
+            eventually(lambda: bool(registry.events(TENANT, kind="silent")), what="a silent event")
+            eventually(lambda: bool(store.measurements("ingest")), what="ingest statistics")
+        for back in range(7):
+            day = date.today() - timedelta(days=back)
+            figures = {
+                "routes": 4,
+                "km": 180.5 - back,
+                "duration_h": 29.0,
+                "emptyings": 300,
+                "overflow_bin_hours": 2.5,
+            }
+            store.write_measurements(
+                [collection_day(tenant=TENANT, day=day, timezone="Europe/Stockholm", **figures)]
+            )
+        first_bin = places.bin_id(TENANT, places.stations()[0], places.STATION_FRACTIONS[0])
+        busiest = Filled(store, registry).variables(boards()[0])["bin"]
+        for bin_id in {first_bin, busiest}:
+            store.write_measurements(forecast_points(tenant=TENANT, bin_id=bin_id, points=[
+                (NOW + timedelta(hours=h), min(1.0, 0.3 + 0.02 * h), 0.2 + 0.01 * h, min(1.0, 0.4 + 0.03 * h))
+                for h in range(1, 48)
+            ]))  # fmt: skip
+        yield Filled(store, registry)
+
+
+def all_targets() -> list[tuple[str, str, Target]]:
+    return [(b.uid, title, target) for b in boards() for title, target in b.targets]
+
+
+@pytest.mark.parametrize(
+    ("uid", "title", "target"), all_targets(), ids=[f"{u}:{t}" for u, t, _ in all_targets()]
+)
+def test_each_panel_query_returns_the_series_it_expects(
+    filled: Filled, uid: str, title: str, target: Target
+) -> None:
+    board = next(b for b in boards() if b.uid == uid)
+    query = render(target.query, start=NOW - timedelta(days=7), end=NOW + timedelta(minutes=5), interval="1h",
+                   variables=filled.variables(board))  # fmt: skip
+    rows = filled.store.query(query)
+    assert rows, f"{title}: no rows for {query}"
+    for column in target.columns:
+        assert any(row.get(column) is not None for row in rows), f"{title}: no {column!r} in {rows[:2]}"
+    for tag in target.group_by:
+        assert all(row.get(tag) is not None for row in rows), f"{title}: series not grouped by {tag!r}"
+
+
+@pytest.mark.parametrize("board", [b for b in boards() if b.variables], ids=lambda b: b.uid)
+def test_each_template_variable_offers_values(filled: Filled, board: Board) -> None:
+    for variable in board.to_json()["templating"]["list"]:
+        query = render(variable["query"], start=NOW - timedelta(days=7), end=NOW, interval="1h",
+                       variables={"tenant": TENANT})  # fmt: skip
+        values = [row["value"] for row in filled.store.query(query)]
+        assert values, f"variable {variable['name']} offers nothing"
+
+
+def test_the_json_carries_exactly_the_tested_queries() -> None:
+    for board in boards():
+        document = board.to_json()
+        in_json = [t["query"] for p in document["panels"] for t in p["targets"]]
+        in_json += [a["query"] for a in document.get("annotations", {}).get("list", [])]
+        assert sorted(in_json) == sorted(t.query for _, t in board.targets)
+
+
+def test_filled_bins_show_up_over_threshold(filled: Filled) -> None:
+    fleet = next(b for b in boards() if b.uid == "tomning-fleet")
+    _, over = next(t for t in fleet.targets if "Over threshold" in t[0])
+    query = render(over.query, start=NOW - timedelta(days=7), end=NOW + timedelta(minutes=5), interval="1h",
+                   variables=filled.variables(fleet))  # fmt: skip
+    (row,) = filled.store.query(query)
+    full_now = sum(s.filling_level >= 0.8 for s in filled.registry.states(TENANT))
+    assert row["sum"] == full_now
