@@ -70,6 +70,14 @@ class IngestSettings(BaseModel):
     stats_interval_s: float = Field(10.0, gt=0, description="ingest's own rates into measurement `ingest`")
 
 
+class BrokerAccessSettings(BaseModel):
+    """Where `tomning devices` keeps Mosquitto's password and ACL files, and how to reload it."""
+
+    password_file: Path = Path("var/broker/tomning.passwd")
+    acl_file: Path = Path("var/broker/tomning.acl")
+    pid_file: Path | None = Field(None, description="Mosquitto's pid_file: SIGHUP after each change")
+
+
 class GrafanaSettings(BaseModel):
     url: str = "http://127.0.0.1:3000"
     token: SecretStr | None = Field(None, description="a service account token (Editor)")
@@ -87,6 +95,7 @@ class Settings(BaseSettings):
     registry: RegistrySettings = RegistrySettings()
     ingest: IngestSettings = IngestSettings()
     grafana: GrafanaSettings = GrafanaSettings()
+    broker: BrokerAccessSettings = BrokerAccessSettings()
 
     @classmethod
     def settings_customise_sources(

@@ -18,6 +18,7 @@ class Identity:
     def __init__(self, tenant, device_id, password, host, port=1883, tls=False):
         self.tenant, self.device_id, self.password = tenant, device_id, password
         self.host, self.port, self.tls = host, port, tls
+        self.username = device_id + "@" + tenant  # what `tomning devices provision` registers
 
 
 class Device:
@@ -99,7 +100,7 @@ class Device:
         if not self.hal.connect_wifi(15):
             raise OSError("no Wi-Fi")
         i = self.id
-        client = Client(i.device_id, i.host, i.port, user=i.device_id, password=i.password, tls=i.tls)
+        client = Client(i.username, i.host, i.port, user=i.username, password=i.password, tls=i.tls)
         client.set_last_will(self.topics["status"], "offline", retain=True)
         client.on_message = self._on_config
         client.connect(clean_session=True)

@@ -53,6 +53,7 @@ class Client:
         while len(data) < n:
             chunk = self.sock.recv(n - len(data))
             if not chunk:
+                self.close()
                 raise MQTTError("connection closed by the broker")
             data += chunk
         return data
@@ -69,6 +70,13 @@ class Client:
         return header, self._read(length) if length else b""
 
     def connect(self, clean_session=True):
+        try:
+            self._connect(clean_session)
+        except Exception:
+            self.close()
+            raise
+
+    def _connect(self, clean_session):
         import socket  # here, not at the top: ports without networking still run the logic
 
         address = socket.getaddrinfo(self.host, self.port)[0][-1]
@@ -159,5 +167,9 @@ class Client:
         try:
             self._send(b"\xe0\x00")
         finally:
+            self.close()
+
+    def close(self):
+        if self.sock is not None:
             self.sock.close()
             self.sock = None

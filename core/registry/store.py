@@ -123,6 +123,13 @@ class Registry:
         fields = {k: v for k, v in row._asdict().items() if k in Device.model_fields}
         return Device.model_validate(fields | {"bin_id": mount.bin_id if mount else None})
 
+    def credentials(self) -> list[tuple[str, str, str]]:
+        """(tenant, device id, password hash) of every enabled device that has credentials."""
+        c = t.devices.c
+        query = select(c.tenant, c.id, c.secret_hash).where(c.enabled.is_(True), c.secret_hash.is_not(None))
+        with self.engine.connect() as conn:
+            return [(r.tenant, r.id, r.secret_hash) for r in conn.execute(query.order_by(c.tenant, c.id))]
+
     def devices(self, tenant: str) -> list[Device]:
         with self.engine.connect() as conn:
             query = select(t.devices.c.id).where(t.devices.c.tenant == tenant).order_by(t.devices.c.id)

@@ -100,13 +100,26 @@ class Service:
 
 
 class Mosquitto(Service):
+    """With `secured`, only accounts in password_file, limited by acl_file (see core/brokeraccess)."""
+
     name = "mosquitto"
+
+    def __init__(self, workdir: Path, *, secured: bool = False) -> None:
+        super().__init__(workdir)
+        self.secured = secured
+        self.password_file = workdir / "tomning.passwd"
+        self.acl_file = workdir / "tomning.acl"
+        self.pid_file = workdir / "mosquitto.pid"
 
     def command(self) -> list[str]:
         config = self.workdir / "mosquitto.conf"
+        access = (
+            f"allow_anonymous false\npassword_file {self.password_file}\nacl_file {self.acl_file}\n"
+            if self.secured
+            else "allow_anonymous true\n"
+        )
         config.write_text(
-            f"listener {self.port} 127.0.0.1\n"
-            "allow_anonymous true\n"
+            f"listener {self.port} 127.0.0.1\n" + access + f"pid_file {self.pid_file}\n"
             "persistence true\n"
             f"persistence_location {self.workdir}/\n"
             "autosave_interval 5\n"
