@@ -20,6 +20,10 @@ db = typer.Typer(help="The registry database (tenants, bins, devices, states, ev
 app.add_typer(db, name="db")
 boards = typer.Typer(help="Grafana dashboards as code: provisioning files, and push to a running Grafana.")
 app.add_typer(boards, name="dashboards")
+devices = typer.Typer(
+    help="Devices: provision with MQTT credentials, revoke, health; the broker's access files."
+)
+app.add_typer(devices, name="devices")
 
 
 def _logging(verbose: bool) -> None:
@@ -102,8 +106,15 @@ def simulate(
     """Publish realistic readings from simulated devices through the configured broker."""
     from tomning.runtime import run_simulator
 
-    run_simulator(tenant=tenant, devices=devices, period_s=period_s, ticks=ticks, speedup=speedup,
-                  bad_share=bad_share, stop=_stop_on_signals())  # fmt: skip
+    run_simulator(
+        tenant=tenant,
+        devices=devices,
+        period_s=period_s,
+        ticks=ticks,
+        speedup=speedup,
+        bad_share=bad_share,
+        stop=_stop_on_signals(),
+    )
 
 
 @app.command()
@@ -176,3 +187,87 @@ def dashboards_push(
     )
     for line in push(api, source):
         typer.echo(line)
+
+
+Tenant = Annotated[str, typer.Option(help="Tenant id (a municipality).")]
+
+
+@devices.command("provision")
+def devices_provision(
+    tenant: Tenant,
+    device: Annotated[str, typer.Option(help="Device id, lowercase: [a-z0-9][a-z0-9_.-]*.")],
+    bin_id: Annotated[str | None, typer.Option("--bin", help="The bin it is mounted on.")] = None,
+    interval_s: Annotated[int, typer.Option(min=10, help="Its report interval, seconds.")] = 900,
+) -> None:
+    """Create a device (or give it a new password), its broker account and access rules.
+
+    Prints the firmware's secrets.py once: the registry keeps only the password's hash.
+    """
+    from datetime import UTC, datetime
+
+    from tomning.runtime import open_registry, sync_broker_files
+
+    with open_registry() as registry:
+        from core.provisioning import provision
+
+        made = provision(
+            registry,
+            tenant=tenant,
+            device_id=device,
+            bin_id=bin_id,
+            since=datetime.now(UTC),
+            report_interval_s=interval_s,
+        )
+        accounts = sync_broker_files(registry)
+    typer.echo(f"# {made.username}: provisioned; the broker now has {accounts} device accounts")
+    typer.echo(_secrets(tenant, device, made.password))
+
+
+def _secrets(tenant: str, device: str, password: str) -> str:
+    from core.settings import get_settings
+
+    mqtt = get_settings().mqtt
+    return "\n".join(
+        [
+            "# secrets.py for the firmware (copy to the device; keep it out of version control)",
+            'WIFI_SSID = "..."',
+            'WIFI_PASSWORD = "..."',
+            f'TENANT = "{tenant}"',
+            f'DEVICE_ID = "{device}"',
+            f'DEVICE_PASSWORD = "{password}"',
+            f'BROKER_HOST = "{mqtt.host or "127.0.0.1"}"',
+            f"BROKER_PORT = {mqtt.port}",
+            f"BROKER_TLS = {mqtt.tls}",
+        ]
+    )
+
+
+@devices.command("revoke")
+def devices_revoke(tenant: Tenant, device: Annotated[str, typer.Option(help="Device id.")]) -> None:
+    """Disable a device and remove its broker account; the broker reloads without a restart."""
+    from core.provisioning import revoke
+    from tomning.runtime import open_registry, sync_broker_files
+
+    with open_registry() as registry:
+        revoke(registry, tenant=tenant, device_id=device)
+        sync_broker_files(registry)
+    typer.echo(f"{device}@{tenant}: revoked")
+
+
+@devices.command("sync")
+def devices_sync() -> None:
+    """Rewrite the broker's password and ACL files from the registry, and reload the broker."""
+    from tomning.runtime import open_registry, sync_broker_files
+
+    with open_registry() as registry:
+        typer.echo(f"{sync_broker_files(registry)} device accounts written")
+
+
+@devices.command("health")
+def devices_health(
+    tenant: Tenant, days: Annotated[int, typer.Option(min=1, help="Battery trend window.")] = 14
+) -> None:
+    """Last seen, silence, battery level and trend per device, and the share of the fleet silent."""
+    from tomning.runtime import device_health_table
+
+    device_health_table(tenant, days)

@@ -74,9 +74,16 @@ def run_ingest(stop: threading.Event, settings: Settings | None = None) -> None:
 
 
 def run_simulator(
-    *, tenant: str, devices: int, period_s: float, ticks: int | None, speedup: float,
-    bad_share: float, stop: threading.Event, mqtt: MqttSettings | None = None,
-) -> None:  # fmt: skip
+    *,
+    tenant: str,
+    devices: int,
+    period_s: float,
+    ticks: int | None,
+    speedup: float,
+    bad_share: float,
+    stop: threading.Event,
+    mqtt: MqttSettings | None = None,
+) -> None:
     from ingest.simulate import Simulator
 
     with open_registry() as registry:
@@ -85,9 +92,74 @@ def run_simulator(
     if not pairs:
         raise SystemExit(f"tenant {tenant!r} has no devices on bins: run `tomning seed` first")
     simulator = Simulator(pairs, mqtt=mqtt or get_settings().mqtt, speedup=speedup, bad_share=bad_share)
-    columns = (TextColumn("[bold]{task.description}"), TextColumn("{task.completed} readings"),
-               TextColumn("{task.fields[bad]} bad"), TimeElapsedColumn())  # fmt: skip
+    columns = (
+        TextColumn("[bold]{task.description}"),
+        TextColumn("{task.completed} readings"),
+        TextColumn("{task.fields[bad]} bad"),
+        TimeElapsedColumn(),
+    )
     with Progress(*columns) as progress:
         task = progress.add_task(f"{len(pairs)} devices", total=None, bad=0)
-        simulator.run(period_s=period_s, ticks=ticks, stop=stop,
-                      on_tick=lambda t: progress.update(task, completed=t.published, bad=t.bad))  # fmt: skip
+        simulator.run(
+            period_s=period_s,
+            ticks=ticks,
+            stop=stop,
+            on_tick=lambda t: progress.update(task, completed=t.published, bad=t.bad),
+        )
+
+
+def sync_broker_files(registry: Registry, settings: Settings | None = None) -> int:
+    from core.provisioning import sync_broker
+
+    settings = settings or get_settings()
+    if not (settings.mqtt.username and settings.mqtt.password):
+        raise SystemExit(
+            "set TOMNING_MQTT__USERNAME and TOMNING_MQTT__PASSWORD: the platform's broker account"
+        )
+    return sync_broker(
+        registry,
+        settings.broker,
+        platform_username=settings.mqtt.username,
+        platform_password=settings.mqtt.password.get_secret_value(),
+    )
+
+
+def device_health_table(tenant: str, days: int) -> None:
+    from rich.console import Console
+    from rich.table import Table
+
+    from core.devicehealth import assess, summarise
+    from core.timeseries import open_store
+
+    settings = get_settings()
+    now = datetime.now(UTC)
+    with open_registry(settings) as registry:
+        fleet = registry.devices(tenant)
+        seen = registry.last_seen(tenant)
+    store = open_store(settings.store)
+    try:
+        health = assess(
+            fleet, last_seen=seen, readings=store.readings(tenant, start=now - timedelta(days=days)), now=now
+        )
+    finally:
+        store.close()
+    table = Table(title=f"Devices of {tenant}")
+    for column in ("device", "bin", "last seen", "silent", "battery V", "V/day", "days to 3.3 V"):
+        table.add_column(column)
+    for h in sorted(health, key=lambda h: (not h.silent, h.days_to_low_battery or 1e9)):
+        table.add_row(
+            h.device_id,
+            h.bin_id or "-",
+            h.last_seen.strftime("%Y-%m-%d %H:%M") if h.last_seen else "never",
+            "yes" if h.silent else "",
+            f"{h.battery_v:.2f}" if h.battery_v else "-",
+            f"{h.battery_v_per_day:+.3f}" if h.battery_v_per_day else "-",
+            f"{h.days_to_low_battery:.0f}" if h.days_to_low_battery is not None else "-",
+        )
+    summary = summarise(health)
+    console = Console()
+    console.print(table)
+    console.print(
+        f"{summary.silent} of {summary.devices} silent ({summary.silent_share:.0%}); "
+        f"{summary.low_battery} at or below 3.3 V"
+    )
