@@ -60,8 +60,11 @@ def device_account(tenant: str, device_id: str, password_hash: str) -> Account:
 
 
 def platform_account(username: str, password_hash: str) -> Account:
+    """Everything under tomning/, and the uplinks LoRaWAN network servers publish or bridge in."""
     everything = f"{topics.ROOT}/#"
-    return Account(username, password_hash, publish=(everything,), subscribe=(everything,))
+    return Account(
+        username, password_hash, publish=(everything,), subscribe=(everything, "v3/#", "application/#")
+    )
 
 
 def password_file(accounts: Iterable[Account]) -> str:

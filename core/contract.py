@@ -36,6 +36,7 @@ class UplinkReading(BaseModel):
     filling_level: Annotated[Number, Field(ge=0, le=1)] | None = Field(None, alias="fillingLevel")
     temperature_c: Annotated[Number, Field(ge=-40, le=125)] | None = Field(None, alias="temperature")
     battery_v: Annotated[Number, Field(ge=0, le=5)] | None = None
+    battery_pct: Annotated[StrictInt, Field(ge=0, le=100)] | None = None
     tilt_deg: Annotated[Number, Field(ge=0, le=180)] | None = None
     rssi_dbm: Annotated[StrictInt, Field(ge=-150, le=0)] | None = None
     fw_version: Annotated[StrictStr, Field(min_length=1, max_length=32)] | None = None

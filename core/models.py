@@ -100,11 +100,15 @@ class Bin(Frozen):
 
 
 class Device(Frozen):
+    """A sensor. `model` names its payload: "tomning" speaks the contract, others are decoded."""
+
     tenant: Id
     id: Id
     bin_id: Id | None = None
     enabled: bool = True
     report_interval_s: int = Field(default=900, ge=10, le=7 * 86_400)
+    model: str = Field(default="tomning", pattern=r"^[a-z0-9][a-z0-9\-]{0,62}$")
+    dev_eui: str | None = Field(default=None, pattern=r"^[0-9a-f]{16}$", description="LoRaWAN DevEUI")
 
 
 class Mount(Frozen):
@@ -131,6 +135,7 @@ class Reading(Frozen):
     filling_level: FillingLevel = Field(alias="fillingLevel")
     temperature_c: float | None = Field(default=None, alias="temperature")
     battery_v: float | None = None
+    battery_pct: int | None = Field(default=None, ge=0, le=100)
     tilt_deg: float | None = None
     rssi_dbm: int | None = None
     fw_version: str | None = None

@@ -6,7 +6,8 @@ from datetime import datetime
 from typing import NamedTuple
 
 from core import brokeraccess
-from core.errors import DeviceNotFound
+from core.decoders import MODELS
+from core.errors import DeviceNotFound, InvalidInput
 from core.models import Device
 from core.registry import Registry
 from core.settings import BrokerAccessSettings
@@ -19,19 +20,36 @@ class Provisioned(NamedTuple):
 
 
 def provision(
-    registry: Registry, *, tenant: str, device_id: str, bin_id: str | None, since: datetime,
+    registry: Registry,
+    *,
+    tenant: str,
+    device_id: str,
+    bin_id: str | None,
+    since: datetime,
     report_interval_s: int = 900,
-) -> Provisioned:  # fmt: skip
-    """Create (or re-key) a device with a fresh password, mounted on `bin_id` from `since`."""
+    model: str = "tomning",
+    dev_eui: str | None = None,
+) -> Provisioned:
+    """Create (or re-key) a device, mounted on `bin_id` from `since`.
+
+    Our own firmware ("tomning") gets a fresh broker password; a LoRaWAN sensor speaks through its
+    network server, so it gets none and is known by its DevEUI.
+    """
     registry.tenant(tenant)
-    password = brokeraccess.new_password()
-    device = Device(tenant=tenant, id=device_id, report_interval_s=report_interval_s)
-    registry.save_device(device, secret_hash=brokeraccess.hash_password(password))
+    if model not in MODELS:
+        raise InvalidInput(f"model {model!r} is not one of {', '.join(MODELS)}")
+    if (model == "tomning") == (dev_eui is not None):
+        raise InvalidInput("a LoRaWAN sensor needs its DevEUI, and only a LoRaWAN sensor has one")
+    password = brokeraccess.new_password() if model == "tomning" else ""
+    device = Device(
+        tenant=tenant, id=device_id, report_interval_s=report_interval_s, model=model,
+        dev_eui=dev_eui.lower() if dev_eui else None,
+    )  # fmt: skip
+    registry.save_device(device, secret_hash=brokeraccess.hash_password(password) if password else None)
     if bin_id is not None:
         registry.mount(tenant, device_id, bin_id, since=since)
-    return Provisioned(
-        registry.device(tenant, device_id), brokeraccess.device_username(tenant, device_id), password
-    )
+    username = brokeraccess.device_username(tenant, device_id)
+    return Provisioned(registry.device(tenant, device_id), username, password)
 
 
 def revoke(registry: Registry, *, tenant: str, device_id: str) -> Device:

@@ -67,6 +67,7 @@ class IngestSettings(BaseModel):
     health_port: int = Field(9108, ge=0, le=65535)
     silent_check_interval_s: float = Field(60.0, gt=0)
     silent_after_intervals: float = Field(3.0, gt=1)
+    lorawan: bool = Field(True, description="also take The Things Stack v3 and ChirpStack v4 uplinks")
     stats_interval_s: float = Field(10.0, gt=0, description="ingest's own rates into measurement `ingest`")
 
 

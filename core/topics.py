@@ -39,8 +39,11 @@ def dead_letter(tenant: str) -> str:
 
 def uplink_filter(shared_group: str | None) -> str:
     """All tenants' uplinks; with a group, as an MQTT v5 shared subscription."""
-    plain = f"{ROOT}/+/devices/+/up"
-    return f"$share/{shared_group}/{plain}" if shared_group else plain
+    return shared(f"{ROOT}/+/devices/+/up", shared_group)
+
+
+def shared(topic_filter: str, group: str | None) -> str:
+    return f"$share/{group}/{topic_filter}" if group else topic_filter
 
 
 def parse(topic: str) -> ParsedTopic | None:

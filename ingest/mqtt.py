@@ -59,10 +59,10 @@ class Consumer:
     """
 
     def __init__(
-        self, settings: MqttSettings, *, client_id: str, topic_filter: str,
+        self, settings: MqttSettings, *, client_id: str, topic_filters: list[str],
         session_expiry_s: int, receive_maximum: int, on_message: Callable[[Inbound], None],
     ) -> None:  # fmt: skip
-        self.settings, self.topic_filter = settings, topic_filter
+        self.settings, self.topic_filters = settings, topic_filters
         self._deliver = on_message
         self._client = _client(settings, client_id, persistent=True, manual_ack=True)
         self._props: Properties | None = None
@@ -87,7 +87,7 @@ class Consumer:
             return
         with self._lock:
             self.epoch += 1
-        client.subscribe(self.topic_filter, qos=1)
+        client.subscribe([(f, 1) for f in self.topic_filters])
         self.connected.set()
         log.info("connected to the broker (session present: %s)", flags.session_present)
 

@@ -8,8 +8,10 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Protocol
 
-from core import topics
+from core import lorawan, topics
 from core.contract import Limits, UplinkReading, decode_uplink
+from core.decoders import DECODERS
+from core.errors import PayloadRejected
 from core.models import Bin, BinState, DeadLetter, Device, Event, Reading
 from ingest.events import advance
 from ingest.message import Inbound
@@ -21,6 +23,8 @@ class Resolver(Protocol):
     def device(self, tenant: str, device_id: str) -> Device | None: ...
 
     def bin_at(self, tenant: str, device_id: str, ts: datetime) -> Bin | None: ...
+
+    def by_eui(self, dev_eui: str) -> Device | None: ...
 
 
 @dataclass
@@ -52,30 +56,92 @@ def process(
     return out
 
 
-def _one(message: Inbound, *, resolver: Resolver, limits: Limits, out: Outcome) -> None:
-    def reject(tenant: str, reason: str, detail: str, payload: str | None = None) -> None:
-        out.dead_letters.append(
+class _Rejecter:
+    def __init__(self, message: Inbound, out: Outcome) -> None:
+        self.message, self.out = message, out
+
+    def __call__(self, tenant: str, reason: str, detail: str, payload: str | None = None) -> None:
+        m = self.message
+        self.out.dead_letters.append(
             DeadLetter(
-                tenant=tenant, topic=message.topic, reason=reason, detail=detail,
-                payload=_text(message.payload) if payload is None else payload,
-                received_at=message.received_at,
+                tenant=tenant, topic=m.topic, reason=reason, detail=detail, received_at=m.received_at,
+                payload=_text(m.payload) if payload is None else payload,
             )
         )  # fmt: skip
 
+
+def _one(message: Inbound, *, resolver: Resolver, limits: Limits, out: Outcome) -> None:
+    reject = _Rejecter(message, out)
+    if lorawan.is_lorawan(message.topic):
+        resolved = _from_network_server(message, resolver, reject)
+    else:
+        resolved = _from_contract_topic(message, resolver, reject)
+    if resolved is None:
+        return
+    device, contract_payload = resolved
+    if not device.enabled:
+        reject(device.tenant, "disabled_device", f"device {device.id!r} is disabled")
+        return
+    _accept(device, contract_payload, message, resolver=resolver, limits=limits, out=out, reject=reject)
+
+
+def _from_contract_topic(
+    message: Inbound, resolver: Resolver, reject: _Rejecter
+) -> tuple[Device, bytes] | None:
     parsed = topics.parse(message.topic)
     if parsed is None or parsed.kind != "up":
         reject("", "unknown_topic", f"{message.topic!r} is not a device uplink topic")
-        return
-    tenant, device_id = parsed.tenant, parsed.device_id
-    device = resolver.device(tenant, device_id)
+        return None
+    device = resolver.device(parsed.tenant, parsed.device_id)
     if device is None:
-        reject(tenant, "unknown_device", f"device {device_id!r} is not registered in {tenant!r}")
-        return
-    if not device.enabled:
-        reject(tenant, "disabled_device", f"device {device_id!r} is disabled")
-        return
-    decoded = decode_uplink(message.payload, received_at=message.received_at, limits=limits)
-    items = _items(message.payload) if any(r.position is not None for r in decoded.rejects) else []
+        reject(
+            parsed.tenant,
+            "unknown_device",
+            f"device {parsed.device_id!r} is not registered in {parsed.tenant!r}",
+        )
+        return None
+    return device, message.payload
+
+
+def _from_network_server(
+    message: Inbound, resolver: Resolver, reject: _Rejecter
+) -> tuple[Device, bytes] | None:
+    """A LoRaWAN uplink as a contract-v1 reading: DevEUI → device, frame → fields by its model."""
+    try:
+        up = lorawan.parse(message.topic, message.payload)
+    except PayloadRejected as exc:
+        reject("", exc.reason, exc.detail)
+        return None
+    device = resolver.by_eui(up.dev_eui)
+    if device is None:
+        reject("", "unknown_device", f"no device has DevEUI {up.dev_eui} ({up.network})")
+        return None
+    decoder = DECODERS.get(device.model)
+    if decoder is None:
+        reject(
+            device.tenant,
+            "undecodable_payload",
+            f"device {device.id!r} is a {device.model!r}: no frame decoder",
+        )
+        return None
+    try:
+        fields = decoder(up.frame, up.f_port)
+    except PayloadRejected as exc:
+        reject(device.tenant, exc.reason, f"{exc.detail} (frame {up.frame.hex()})")
+        return None
+    reading: dict[str, object] = {"ts": up.received_at.isoformat(), "seq": up.f_cnt, **fields}
+    if up.rssi_dbm is not None:
+        reading["rssi_dbm"] = up.rssi_dbm
+    return device, json.dumps(reading).encode()
+
+
+def _accept(
+    device: Device, payload: bytes, message: Inbound, *, resolver: Resolver, limits: Limits, out: Outcome,
+    reject: _Rejecter,
+) -> None:  # fmt: skip
+    tenant, device_id = device.tenant, device.id
+    decoded = decode_uplink(payload, received_at=message.received_at, limits=limits)
+    items = _items(payload) if any(r.position is not None for r in decoded.rejects) else []
     for rejected in decoded.rejects:
         where = f"reading [{rejected.position}]: " if rejected.position is not None else ""
         single = json.dumps(items[rejected.position]) if rejected.position is not None else None
@@ -110,6 +176,7 @@ def _reading(uplink: UplinkReading, tenant: str, device_id: str, bin_: Bin) -> R
         district=bin_.district, ts=uplink.ts, seq=uplink.seq, distance_mm=uplink.distance_mm,
         filling_level=level, temperature_c=uplink.temperature_c, battery_v=uplink.battery_v,
         tilt_deg=uplink.tilt_deg, rssi_dbm=uplink.rssi_dbm, fw_version=uplink.fw_version,
+        battery_pct=uplink.battery_pct,
         lat=bin_.location.lat, lon=bin_.location.lon, threshold=bin_.threshold,
     )  # fmt: skip
 

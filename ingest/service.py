@@ -11,7 +11,7 @@ from collections.abc import Sequence
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
-from core import topics
+from core import lorawan, topics
 from core.contract import Limits
 from core.errors import SpoolFull
 from core.models import BinState, DeadLetter, Event, EventKind, Measurement, dump
@@ -53,9 +53,12 @@ class IngestService:
         self.spool = Spool(settings.spool_dir, max_bytes=settings.spool_max_bytes)
         self.sink = Sink(store=store, spool=self.spool, reject=self._store_rejected)
         self.inbox: queue.Queue[Inbound] = queue.Queue(maxsize=settings.receive_maximum * 2)
-        shared = settings.shared_group if mqtt.protocol == "v5" else None
+        group = settings.shared_group if mqtt.protocol == "v5" else None
+        filters = [topics.uplink_filter(group)]
+        if settings.lorawan:
+            filters += [topics.shared(f, group) for f in (lorawan.TTS_FILTER, lorawan.CHIRPSTACK_FILTER)]
         self.consumer = Consumer(
-            mqtt, client_id=settings.client_id, topic_filter=topics.uplink_filter(shared),
+            mqtt, client_id=settings.client_id, topic_filters=filters,
             session_expiry_s=settings.session_expiry_s, receive_maximum=settings.receive_maximum,
             on_message=self._receive,
         )  # fmt: skip
@@ -82,7 +85,7 @@ class IngestService:
         self.health.start()
         self._worker.start()
         self.consumer.start()
-        log.info("ingest listening on %s; health on port %d", self.consumer.topic_filter, self.health.port)
+        log.info("ingest listening on %s; health on port %d", self.consumer.topic_filters, self.health.port)
 
     def stop(self, timeout_s: float = 60) -> None:
         """Stop taking messages, store and acknowledge what was taken, then disconnect."""

@@ -198,6 +198,10 @@ def devices_provision(
     device: Annotated[str, typer.Option(help="Device id, lowercase: [a-z0-9][a-z0-9_.-]*.")],
     bin_id: Annotated[str | None, typer.Option("--bin", help="The bin it is mounted on.")] = None,
     interval_s: Annotated[int, typer.Option(min=10, help="Its report interval, seconds.")] = 900,
+    model: Annotated[
+        str, typer.Option(help="tomning (our firmware), milesight-em400-udl or dragino-ldds75.")
+    ] = "tomning",
+    dev_eui: Annotated[str | None, typer.Option(help="A LoRaWAN sensor's DevEUI (16 hex digits).")] = None,
 ) -> None:
     """Create a device (or give it a new password), its broker account and access rules.
 
@@ -217,8 +221,13 @@ def devices_provision(
             bin_id=bin_id,
             since=datetime.now(UTC),
             report_interval_s=interval_s,
+            model=model,
+            dev_eui=dev_eui,
         )
         accounts = sync_broker_files(registry)
+    if not made.password:
+        typer.echo(f"{device} (DevEUI {dev_eui}): provisioned; its uplinks come through the network server")
+        return
     typer.echo(f"# {made.username}: provisioned; the broker now has {accounts} device accounts")
     typer.echo(_secrets(tenant, device, made.password))
 

@@ -18,6 +18,7 @@ from sqlalchemy import (
     Table,
     Text,
     TypeDecorator,
+    UniqueConstraint,
 )
 from sqlalchemy.engine import Dialect
 
@@ -80,6 +81,9 @@ devices = Table(
     Column("report_interval_s", Integer, nullable=False),
     Column("secret_hash", String(200), nullable=True),
     Column("last_seen", Stamp, nullable=True),
+    Column("model", String(63), nullable=False, server_default="tomning"),
+    Column("dev_eui", String(16), nullable=True),
+    UniqueConstraint("dev_eui", name="uq_devices_dev_eui"),
     ForeignKeyConstraint(["tenant"], ["tenants.id"], ondelete="CASCADE"),
 )
 

@@ -254,6 +254,7 @@ class Directory:
                 for r in conn.execute(select(t.devices))
             }
             self.bins = {(r.tenant, r.id): _bin(r._asdict()) for r in conn.execute(select(t.bins))}
+            self._euis = {d.dev_eui: d for d in self.devices.values() if d.dev_eui}
             self.mounts: dict[tuple[str, str], list[Mount]] = {}
             for r in conn.execute(select(t.mounts).order_by(t.mounts.c.since)):
                 mount = Mount.model_validate({k: v for k, v in r._asdict().items() if k != "id"})
@@ -261,6 +262,10 @@ class Directory:
 
     def device(self, tenant: str, device_id: str) -> Device | None:
         return self.devices.get((tenant, device_id))
+
+    def by_eui(self, dev_eui: str) -> Device | None:
+        """The device with this LoRaWAN DevEUI, whichever tenant it is in."""
+        return self._euis.get(dev_eui)
 
     def bin_at(self, tenant: str, device_id: str, ts: datetime) -> Bin | None:
         """The bin a device was mounted on at `ts`, if any."""

@@ -27,8 +27,8 @@ from core.settings import StoreSettings
 from core.timeseries.sqlite import from_ms, to_ms
 
 _READING_FIELDS = (
-    "seq", "distance_mm", "filling_level", "temperature_c", "battery_v", "tilt_deg", "rssi_dbm",
-    "fw_version", "lat", "lon", "threshold",
+    "seq", "distance_mm", "filling_level", "temperature_c", "battery_v", "battery_pct", "tilt_deg",
+    "rssi_dbm", "fw_version", "lat", "lon", "threshold",
 )  # fmt: skip
 _TAGS = {
     "tenant": "tenant",
@@ -89,6 +89,8 @@ def reading_point(r: Reading) -> str:
         fields += f",over_threshold={int(r.filling_level >= r.threshold)}i"
     if r.rssi_dbm is not None:
         fields += f",rssi_dbm={r.rssi_dbm}i"
+    if r.battery_pct is not None:
+        fields += f",battery_pct={r.battery_pct}i"
     if r.fw_version is not None:
         fields += f",fw_version={_field(r.fw_version)}"
     return f"{series} {fields} {to_ms(r.ts)}"

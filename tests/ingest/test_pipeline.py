@@ -29,6 +29,9 @@ class FakeResolver:
     def device(self, tenant: str, device_id: str) -> Device | None:
         return self.devices.get(device_id) if tenant == "kalmar" else None
 
+    def by_eui(self, dev_eui: str) -> Device | None:
+        return next((d for d in self.devices.values() if d.dev_eui == dev_eui), None)
+
     def bin_at(self, tenant: str, device_id: str, ts: datetime) -> Bin | None:
         return self.bin if device_id == "d1" and ts > NOW - timedelta(days=7) else None
 
