@@ -33,6 +33,14 @@ def status(tenant: str, device_id: str) -> str:
     return f"{ROOT}/{tenant}/devices/{device_id}/status"
 
 
+def collected(tenant: str, bin_id: str) -> str:
+    """Published when a driver marks a bin's stop collected; simulated fleets empty the bin."""
+    return f"{ROOT}/{tenant}/bins/{bin_id}/collected"
+
+
+COLLECTED_FILTER = f"{ROOT}/+/bins/+/collected"
+
+
 def dead_letter(tenant: str) -> str:
     return f"{ROOT}/{tenant}/deadletter"
 

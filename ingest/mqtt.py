@@ -147,6 +147,18 @@ class Publisher:
         if not self.connected.wait(timeout_s):
             raise ConnectionError(f"no broker at {self.settings.host}:{self.settings.port}")
 
+    def subscribe(self, topic_filter: str, on_message: Callable[[str, bytes], None]) -> None:
+        """Deliver messages on `topic_filter` to `on_message(topic, payload)` (QoS 1)."""
+
+        def deliver(_c: paho.Client, _u: Any, message: paho.MQTTMessage) -> None:
+            try:
+                on_message(message.topic, bytes(message.payload))
+            except Exception:
+                log.exception("message on %r not handled", message.topic)
+
+        self._client.message_callback_add(topic_filter, deliver)
+        self._client.subscribe(topic_filter, qos=1)
+
     def publish(self, topic: str, payload: bytes, *, qos: int = 1, retain: bool = False) -> None:
         self._pending.append(self._client.publish(topic, payload, qos=qos, retain=retain))
         if len(self._pending) > 10_000:

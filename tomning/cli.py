@@ -96,14 +96,34 @@ def ingest(
 def simulate(
     tenant: Annotated[str, typer.Option(help="Tenant whose registered devices to simulate.")] = "kalmar",
     devices: Annotated[int, typer.Option(min=1, help="How many of its devices.")] = 120,
-    period_s: Annotated[float, typer.Option(min=0.01, help="Seconds between readings of a device.")] = 2.0,
-    ticks: Annotated[int | None, typer.Option(help="Stop after this many rounds (default: never).")] = None,
-    speedup: Annotated[float, typer.Option(min=1, help="How much faster than real time bins fill.")] = 900,
+    period_s: Annotated[float, typer.Option(min=0.01, help="Live: seconds between readings.")] = 2.0,
+    ticks: Annotated[
+        int | None, typer.Option(help="Live: stop after this many rounds (default: never).")
+    ] = None,
+    speedup: Annotated[
+        float, typer.Option(min=1, help="Live: how much faster than real time bins fill.")
+    ] = 900,
+    backfill_days: Annotated[
+        float,
+        typer.Option(min=0, max=30, help="First replay this many past days, as fast as the broker takes."),
+    ] = 0,
+    report_interval_s: Annotated[
+        int, typer.Option(min=60, help="Backfill: simulated seconds between readings.")
+    ] = 900,
+    fault_share: Annotated[
+        float, typer.Option(min=0, max=1, help="Share of sensors that go stuck, spike, drain or fall silent.")
+    ] = 0.05,
+    fixed_round: Annotated[bool, typer.Option(help="Empty every bin on a fixed weekly round.")] = True,
     bad_share: Annotated[
         float, typer.Option(min=0, max=1, help="Share of deliberately bad payloads.")
     ] = 0.02,
 ) -> None:
-    """Publish realistic readings from simulated devices through the configured broker."""
+    """Publish a realistic fleet's readings through the configured broker.
+
+    Household, street-litter and station bins fill with their own rhythms; some sensors fail;
+    fires and knock-overs happen; a bin empties on its weekly round or when a driver marks it
+    collected (tomning/{tenant}/bins/{bin}/collected).
+    """
     from tomning.runtime import run_simulator
 
     run_simulator(
@@ -114,6 +134,10 @@ def simulate(
         speedup=speedup,
         bad_share=bad_share,
         stop=_stop_on_signals(),
+        backfill_days=backfill_days,
+        report_interval_s=report_interval_s,
+        fault_share=fault_share,
+        fixed_round=fixed_round,
     )
 
 

@@ -82,29 +82,53 @@ def run_simulator(
     speedup: float,
     bad_share: float,
     stop: threading.Event,
+    backfill_days: float = 0.0,
+    report_interval_s: int = 900,
+    fault_share: float = 0.0,
+    fixed_round: bool = True,
     mqtt: MqttSettings | None = None,
 ) -> None:
-    from ingest.simulate import Simulator
+    from ingest.simulate import Simulator, Tally
 
     with open_registry() as registry:
         by_id = {b.id: b for b in registry.bins(tenant)}
         pairs = [(by_id[d.bin_id], d) for d in registry.devices(tenant) if d.bin_id in by_id][:devices]
     if not pairs:
         raise SystemExit(f"tenant {tenant!r} has no devices on bins: run `tomning seed` first")
-    simulator = Simulator(pairs, mqtt=mqtt or get_settings().mqtt, speedup=speedup, bad_share=bad_share)
+    simulator = Simulator(
+        pairs,
+        mqtt=mqtt or get_settings().mqtt,
+        speedup=speedup,
+        bad_share=bad_share,
+        fault_share=fault_share,
+        fixed_round=fixed_round,
+    )
     columns = (
         TextColumn("[bold]{task.description}"),
         TextColumn("{task.completed} readings"),
-        TextColumn("{task.fields[bad]} bad"),
+        TextColumn(
+            "{task.fields[bad]} bad, {task.fields[silent]} silent, {task.fields[collected]} collected"
+        ),
+        TextColumn("{task.fields[clock]}"),
         TimeElapsedColumn(),
     )
+
     with Progress(*columns) as progress:
-        task = progress.add_task(f"{len(pairs)} devices", total=None, bad=0)
+        task = progress.add_task(f"{len(pairs)} devices", total=None, bad=0, silent=0, collected=0, clock="")
+
+        def show(t: Tally) -> None:
+            clock = f"simulated {t.simulated_to:%Y-%m-%d %H:%M}" if t.simulated_to else ""
+            progress.update(
+                task, completed=t.published, bad=t.bad, silent=t.silent, collected=t.collected, clock=clock
+            )
+
         simulator.run(
             period_s=period_s,
             ticks=ticks,
             stop=stop,
-            on_tick=lambda t: progress.update(task, completed=t.published, bad=t.bad),
+            on_tick=show,
+            backfill_days=backfill_days,
+            report_interval_s=report_interval_s,
         )
 
 

@@ -70,12 +70,19 @@ def filled(
             with Publisher(mqtt, client_id=unique("old")) as old:  # one device that went quiet
                 old.publish(uplink(devices[-1]), payload(reading(1, ts=NOW - timedelta(hours=6))))
                 old.flush()
-            # a day of fill per tick: emptyings, full bins and their events within seconds
+            # three days replayed on a simulated clock, an hour between readings, a weekly round
             simulator = Simulator(
-                pairs[:-1], mqtt=mqtt, speedup=86_400 / 0.2, bad_share=0.0, client_id=unique("sim")
+                pairs[:-1], mqtt=mqtt, bad_share=0.0, client_id=unique("sim"), fixed_round=True
             )
-            simulator.run(period_s=0.2, ticks=12, stop=threading.Event(), on_tick=lambda _: None)
-            eventually(lambda: store.count_readings(TENANT) >= 12 * (len(pairs) - 1), timeout_s=60)
+            simulator.run(
+                period_s=0.2,
+                ticks=0,
+                stop=threading.Event(),
+                on_tick=lambda _: None,
+                backfill_days=3,
+                report_interval_s=3600,
+            )
+            eventually(lambda: store.count_readings(TENANT) >= simulator.tally.published, timeout_s=60)
             eventually(lambda: bool(registry.events(TENANT, kind="silent")), what="a silent event")
             eventually(lambda: bool(store.measurements("ingest")), what="ingest statistics")
         for back in range(7):
