@@ -142,3 +142,13 @@ def test_a_fire_is_reported_before_the_schedule_says_so():
     sensor.cycle()
     assert len(sensor.outbox.items) == 2
     assert sensor.outbox.items[-1]["temperature"] == 75.0
+
+
+def test_battery_life_estimate_matches_the_readme():
+    import power
+
+    assert round(power.mah_per_day(3600), 1) == 8.5  # the README's default-schedule figure
+    assert round(power.days(19000, 3600) / 365, 1) == 4.9
+    assert round(power.days(6000, 3600) / 365, 1) == 1.6
+    # checking for fire every 5 minutes costs more than the hourly report itself
+    assert power.mah_per_day(3600, 900) < power.mah_per_day(3600, 300) / 1.5
