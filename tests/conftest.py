@@ -24,18 +24,14 @@ def services_dir(tmp_path_factory: pytest.TempPathFactory) -> Path:
 
 @pytest.fixture(scope="session")
 def mosquitto(services_dir: Path) -> Iterator[Mosquitto]:
-    broker = Mosquitto(services_dir / "mosquitto")
-    broker.start()
-    yield broker
-    broker.stop()
+    with Mosquitto(services_dir / "mosquitto") as broker:
+        yield broker  # type: ignore[misc]
 
 
 @pytest.fixture(scope="session")
 def influxdb(services_dir: Path) -> Iterator[InfluxDB]:
-    server = InfluxDB(services_dir / "influxdb")
-    server.start()
-    yield server
-    server.stop()
+    with InfluxDB(services_dir / "influxdb") as server:
+        yield server  # type: ignore[misc]
 
 
 @pytest.fixture(scope="session")

@@ -80,7 +80,9 @@ def run_demo(*, duration_s: float | None, period_s: float, stop: threading.Event
         service.start()
         by_id = {b.id: b for b in registry.bins(TENANT)}
         pairs = [(by_id[d.bin_id], d) for d in registry.devices(TENANT) if d.bin_id in by_id]
-        simulator = Simulator(pairs, mqtt=settings.mqtt, client_id="tomning-demo-simulator", speedup=3600, fixed_round=True)
+        simulator = Simulator(
+            pairs, mqtt=settings.mqtt, client_id="tomning-demo-simulator", speedup=3600, fixed_round=True
+        )
         runner = threading.Thread(
             target=simulator.run,
             kwargs={"period_s": period_s, "ticks": None, "stop": stop, "on_tick": lambda _: None},

@@ -98,6 +98,13 @@ class Service:
         self.stop()
         self.start()
 
+    def __enter__(self) -> Service:
+        self.start()
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.stop()
+
 
 class Mosquitto(Service):
     """With `secured`, only accounts in password_file, limited by acl_file (see core/brokeraccess)."""

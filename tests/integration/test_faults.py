@@ -78,18 +78,14 @@ class Rig:
 
 @pytest.fixture
 def broker(tmp_path: Path) -> Iterator[Mosquitto]:
-    server = Mosquitto(tmp_path / "mosquitto")
-    server.start()
-    yield server
-    server.stop()
+    with Mosquitto(tmp_path / "mosquitto") as server:
+        yield server  # type: ignore[misc]
 
 
 @pytest.fixture
 def influx(tmp_path: Path) -> Iterator[InfluxDB]:
-    server = InfluxDB(tmp_path / "influxdb")
-    server.start()
-    yield server
-    server.stop()
+    with InfluxDB(tmp_path / "influxdb") as server:
+        yield server  # type: ignore[misc]
 
 
 @pytest.fixture

@@ -84,26 +84,27 @@ def test_uplinks_from_both_network_servers_are_stored(
     store.close()
 
 
-def test_provisioning_refuses_a_lorawan_sensor_without_its_deveui(sqlite_registry: Registry) -> None:
+@pytest.mark.parametrize(
+    ("model", "dev_eui", "refusal"),
+    [
+        ("dragino-ldds75", None, "DevEUI"),
+        ("tomning", "0011223344556677", "DevEUI"),
+        ("acme-9000", "0011223344556677", "not one of"),
+    ],
+)
+def test_provisioning_refuses_a_model_and_deveui_that_do_not_fit(
+    sqlite_registry: Registry, model: str, dev_eui: str | None, refusal: str
+) -> None:
     from core.errors import InvalidInput
 
     seed_kalmar(sqlite_registry, stations=1)
-    with pytest.raises(InvalidInput, match="DevEUI"):
+    with pytest.raises(InvalidInput, match=refusal):
         provision(
             sqlite_registry,
             tenant=TENANT,
             device_id="x",
             bin_id=None,
             since=datetime.now(UTC),
-            model="dragino-ldds75",
-        )
-    with pytest.raises(InvalidInput, match="not one of"):
-        provision(
-            sqlite_registry,
-            tenant=TENANT,
-            device_id="x",
-            bin_id=None,
-            since=datetime.now(UTC),
-            model="acme-9000",
-            dev_eui="0011223344556677",
+            model=model,
+            dev_eui=dev_eui,
         )
