@@ -63,15 +63,19 @@ def fleet(registry: Registry, devices: int) -> list[str]:
 
 
 def messages(devices: list[str], count: int, *, start: datetime) -> list[tuple[str, bytes]]:
-    """`count` distinct readings spread over the devices, one per message."""
+    """`count` distinct readings spread over the devices, one per message.
+
+    Each device's bin fills as bins do, 8 mm a reading, and is emptied every 180 readings: events
+    (full, emptied) are about as rare as in the field, a few in a hundred readings.
+    """
     out = []
     for n in range(count):
-        device = devices[n % len(devices)]
-        ts = start + timedelta(seconds=n // len(devices))
+        device, k = devices[n % len(devices)], n // len(devices)
+        ts = start + timedelta(seconds=k)
         body = {
             "ts": ts.isoformat(),
             "seq": n,
-            "distance_mm": 300 + n % 1400,
+            "distance_mm": 1800 - ((k + n) % 180) * 8,
             "temperature": 5.5,
             "battery_v": 3.7,
         }
@@ -172,8 +176,8 @@ def drain(
     *,
     workers: int,
     probes: int,
-) -> tuple[float, list[float], int]:
-    """`workers` ingest processes draining the backlog, then latency probes: (rate, latencies, lost)."""
+) -> tuple[float, list[float], int, int]:
+    """`workers` ingest processes draining the backlog, then probes: (rate, latencies, lost, events)."""
     database = f"bench_w{workers}"
     settings = StoreSettings(backend="influxdb", influx_url=influx.url, influx_database=database)
     store = InfluxStore.from_settings(settings)
@@ -201,11 +205,12 @@ def drain(
             latencies = latency_probes(mqtt, store, device, probes, rate_per_s=20)
         time.sleep(1)
         lost = len(batch) + probes - store.count_readings(TENANT)
+        events = len(store.query('SELECT "value" FROM "events" WHERE tenant = \'bench\''))
     finally:
         if ingest.process is not None:
             ingest.stop()
         store.close()
-    return rate, latencies, lost
+    return rate, latencies, lost, events
 
 
 def percentile(values: list[float], q: int) -> float:
@@ -233,7 +238,7 @@ def main() -> None:
         upgrade(registry.engine)
         devices = fleet(registry, args.devices)
     batch = messages(devices, count, start=datetime.now(UTC) - timedelta(days=2))
-    runs: dict[int, tuple[float, list[float], int]] = {}
+    runs: dict[int, tuple[float, list[float], int, int]] = {}
     try:
         console.print(f"[bold]ceilings[/]: bare paho subscriber and bare /write, {count} readings each")
         bare_sub = subscriber_ceiling(mqtt, batch)
@@ -246,14 +251,15 @@ def main() -> None:
         broker.stop()
         influx.stop()
     ceiling = min(bare_sub, bare_write)
-    rate, latencies, _ = runs[args.workers]
+    rate, latencies, _, events = runs[args.workers]
     result = {
         "readings_per_s": round(rate, 1),
         "p50_ms": round(percentile(latencies, 50), 1),
         "p99_ms": round(percentile(latencies, 99), 1),
         "ceiling_per_s": round(ceiling, 1),
         "ratio": round(rate / ceiling, 3),
-        "lost": sum(lost for _, _, lost in runs.values()),
+        "lost": sum(run[2] for run in runs.values()),
+        "events_per_reading": round(events / count, 4),
         "workers": args.workers,
         "readings_per_s_1_worker": round(runs[1][0], 1),
         "ratio_1_worker": round(runs[1][0] / ceiling, 3),

@@ -139,9 +139,7 @@ class Reading(Frozen):
     tilt_deg: float | None = None
     rssi_dbm: int | None = None
     fw_version: str | None = None
-    # The bin's place and threshold when read: dashboards map and count bins from the readings.
-    lat: float | None = Field(default=None, ge=-90, le=90)
-    lon: float | None = Field(default=None, ge=-180, le=180)
+    # The bin's threshold when read: dashboards count bins over it from the readings alone.
     threshold: FillingLevel | None = Field(default=None, alias="binFullnessThreshold")
 
 

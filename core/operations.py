@@ -1,4 +1,4 @@
-"""What planning writes for the dashboards: `collection` per tenant and day, `forecasts` per bin.
+"""Measurements beside the readings: `bins` (ingest), `collection` and `forecasts` (planning).
 
 Fields: routes, km, duration_h, emptyings, co2_kg, overflow_bin_hours. The operations dashboard
 reads them; emptyings and fill at emptying also come straight from `emptied` events.
@@ -9,7 +9,7 @@ from __future__ import annotations
 from datetime import date, datetime, time
 from zoneinfo import ZoneInfo
 
-from core.models import Measurement
+from core.models import Bin, Measurement
 
 # Diesel refuse trucks burn about 0.5 l/km in stop-and-go collection; 2.65 kg CO2 per litre.
 CO2_KG_PER_KM = 1.3
@@ -26,6 +26,14 @@ def collection_day(
         "co2_kg": round(km * CO2_KG_PER_KM, 1), "overflow_bin_hours": overflow_bin_hours,
     }  # fmt: skip
     return Measurement(name="collection", tags={"tenant": tenant}, fields=fields, ts=midnight)
+
+
+def bin_point(bin_: Bin, ts: datetime) -> Measurement:
+    """A bin's place and size (`bins`): the fleet map joins it to the latest fills by `bin`."""
+    tags = {"tenant": bin_.tenant, "bin": bin_.id, "fraction": bin_.fraction.value, "district": bin_.district}
+    fields: dict[str, float | int] = {"lat": bin_.location.lat, "lon": bin_.location.lon,
+                                      "threshold": bin_.threshold, "capacity_l": bin_.capacity_l}  # fmt: skip
+    return Measurement(name="bins", tags={k: v for k, v in tags.items() if v}, fields=fields, ts=ts)
 
 
 def forecast_points(

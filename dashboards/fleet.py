@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from grafana_foundation_sdk.builders import common, geomap, stat, table, timeseries
 from grafana_foundation_sdk.models.common import FrameGeometrySourceMode
+from grafana_foundation_sdk.models.dashboard import DataTransformerConfig
 
 from dashboards.board import DISTRICT, FILTER, FRACTION, TENANT, Board
 from dashboards.influxql import Target
@@ -32,6 +33,10 @@ def _map() -> geomap.Panel:
         .unit("percentunit")
         .min(0)
         .max(1)
+        # fills (A) and places (B) come from two measurements: Grafana joins them on the bin
+        .with_transformation(
+            DataTransformerConfig(id_val="joinByField", options={"byField": "bin", "mode": "outer"})
+        )
     )
 
 
@@ -41,12 +46,15 @@ def board() -> Board:
         "Hur fulla kärlen är nu, larm och sensorer / How full the bins are, alerts and sensors",
         variables=[TENANT, DISTRICT, FRACTION],
     )  # fmt: skip
-    b.add(_map(), "Kärl efter fyllnad / Bins by fill", Target(
-        f'SELECT last("filling_level") AS "fill", last("lat") AS "lat", last("lon") AS "lon" FROM "readings" '
-        f'WHERE $timeFilter AND {FILTER} GROUP BY "bin"', ("fill", "lat", "lon"), "table", group_by=("bin",),
-    ), width=16, height=14)  # fmt: skip
-    over = f'SELECT sum("over") FROM (SELECT last("over_threshold") AS "over" FROM "readings" WHERE $timeFilter AND {FILTER} GROUP BY "bin")'
-    b.add(stat.Panel(), "Över tröskel / Over threshold", Target(over, ("sum",)), width=4, height=7)
+    fills = Target(LATEST, ("fill",), "table", group_by=("bin",))
+    places = Target(
+        'SELECT last("lat") AS "lat", last("lon") AS "lon" FROM "bins" WHERE tenant =~ /^$tenant$/ '
+        'AND "district" =~ /^$district$/ AND "fraction" =~ /^$fraction$/ GROUP BY "bin"',
+        ("lat", "lon"), "table", ref_id="B", group_by=("bin",),
+    )  # fmt: skip
+    b.add(_map(), "Kärl efter fyllnad / Bins by fill", fills, places, width=16, height=14)  # fmt: skip
+    over = f'SELECT count("margin") FROM (SELECT last("filling_level") - last("threshold") AS "margin" FROM "readings" WHERE $timeFilter AND {FILTER} GROUP BY "bin") WHERE "margin" >= 0'
+    b.add(stat.Panel(), "Över tröskel / Over threshold", Target(over, ("count",)), width=4, height=7)
     b.add(stat.Panel(), "Rapporterande kärl / Bins reporting",
           Target(f'SELECT count("fill") FROM ({LATEST})', ("count",)), width=4, height=7)  # fmt: skip
     silent = 'SELECT count("value") FROM "events" WHERE $timeFilter AND tenant =~ /^$tenant$/ AND "kind" = \'silent\''

@@ -14,7 +14,8 @@ from typing import Any
 from core import lorawan, topics
 from core.contract import Limits
 from core.errors import SpoolFull
-from core.models import BinState, DeadLetter, Event, EventKind, Measurement, dump
+from core.models import Bin, BinState, DeadLetter, Event, EventKind, Measurement, dump
+from core.operations import bin_point
 from core.registry import Registry
 from core.registry.store import Directory
 from core.settings import IngestSettings, MqttSettings
@@ -67,6 +68,7 @@ class IngestService:
         )
         self.states: dict[tuple[str, str], BinState] = {}
         self._directory = Directory(registry)
+        self._bins_written: dict[tuple[str, str], Bin] = {}
         self._directory_at = time.monotonic()
         self._stopping = threading.Event()
         self._worker = threading.Thread(target=self._run, name="ingest-worker", daemon=True)
@@ -82,6 +84,7 @@ class IngestService:
         self.states = {
             (s.tenant, s.bin_id): s for t in self.registry.tenants() for s in self.registry.states(t.id)
         }
+        self._write_bins()
         self.health.start()
         self._worker.start()
         self.consumer.start()
@@ -165,7 +168,21 @@ class IngestService:
             stale = any(self._unknown(m) for m in batch)
         if stale:
             self._directory, self._directory_at = Directory(self.registry), time.monotonic()
+            self._write_bins()
         return self._directory
+
+    def _write_bins(self) -> None:
+        """Each new or changed bin's place into the `bins` measurement, for the fleet map."""
+        changed = [b for key, b in self._directory.bins.items() if self._bins_written.get(key) != b]
+        if not changed:
+            return
+        now = datetime.now(UTC)
+        try:
+            self.store.write_measurements([bin_point(b, now) for b in changed])
+        except Exception as exc:  # the map lags a little; the next refresh tries again
+            log.warning("bins not written to the store: %s", exc)
+            return
+        self._bins_written.update({(b.tenant, b.id): b for b in changed})
 
     def _unknown(self, message: Inbound) -> bool:
         parsed = topics.parse(message.topic)

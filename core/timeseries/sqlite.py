@@ -18,7 +18,7 @@ CREATE TABLE IF NOT EXISTS readings (
     tenant TEXT NOT NULL, device_id TEXT NOT NULL, ts_ms INTEGER NOT NULL,
     bin_id TEXT NOT NULL, fraction TEXT NOT NULL, district TEXT NOT NULL, seq INTEGER NOT NULL,
     distance_mm INTEGER, filling_level REAL NOT NULL, temperature_c REAL, battery_v REAL, battery_pct INTEGER,
-    tilt_deg REAL, rssi_dbm INTEGER, fw_version TEXT, lat REAL, lon REAL, threshold REAL,
+    tilt_deg REAL, rssi_dbm INTEGER, fw_version TEXT, threshold REAL,
     PRIMARY KEY (tenant, device_id, ts_ms)
 ) WITHOUT ROWID;
 CREATE INDEX IF NOT EXISTS ix_readings_bin ON readings (tenant, bin_id, ts_ms);
@@ -35,7 +35,7 @@ CREATE TABLE IF NOT EXISTS events (
 _READING_COLUMNS = (
     "tenant", "device_id", "ts_ms", "bin_id", "fraction", "district", "seq", "distance_mm",
     "filling_level", "temperature_c", "battery_v", "battery_pct", "tilt_deg", "rssi_dbm", "fw_version",
-    "lat", "lon", "threshold",
+    "threshold",
 )  # fmt: skip
 _EVENT_COLUMNS = ("tenant", "kind", "ts_ms", "bin_id", "device_id", "fraction", "district", "value", "detail")
 

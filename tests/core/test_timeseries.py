@@ -26,8 +26,7 @@ def a_reading(minutes: int, **fields: object) -> Reading:
         "tenant": "kalmar", "device_id": "s-147788-paper", "bin_id": "kalmar-0880-147788-paper",
         "fraction": Fraction.PAPER, "district": "Halltorp, Affären centrum",
         "ts": T0 + timedelta(minutes=minutes), "seq": minutes, "distance_mm": 1000, "filling_level": 0.52,
-        "temperature_c": 4.5, "battery_v": 3.61, "lat": 56.5016697171911, "lon": 16.102803361503,
-        "threshold": 0.8,
+        "temperature_c": 4.5, "battery_v": 3.61, "threshold": 0.8,
         "tilt_deg": 2.0, "rssi_dbm": -71, "fw_version": "1.0.0",
     }  # fmt: skip
     return Reading.model_validate(values | fields)
@@ -120,7 +119,6 @@ def test_the_hand_written_reading_line_matches_the_generic_one() -> None:
         a_reading(1, distance_mm=None, fw_version='q"\\', rssi_dbm=None),
     ):
         fields: dict[str, object] = {f: getattr(r, f) for f in _READING_FIELDS}
-        fields["over_threshold"] = int(r.filling_level >= (r.threshold or 2))
         generic = line("readings", {t: str(getattr(r, a)) for t, a in _TAGS.items()}, fields, r.ts)
         assert parts(reading_point(r)) == parts(generic)
 

@@ -152,4 +152,4 @@ def test_filled_bins_show_up_over_threshold(filled: Filled) -> None:
                    variables=filled.variables(fleet))  # fmt: skip
     (row,) = filled.store.query(query)
     full_now = sum(s.filling_level >= 0.8 for s in filled.registry.states(TENANT))
-    assert row["sum"] == full_now
+    assert row["count"] == full_now
