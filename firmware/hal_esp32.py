@@ -38,7 +38,7 @@ class Hal:
         return [s for s in samples if s > 0]
 
     def tof_mm_samples(self, n):
-        import vl53l1x  # the driver from micropython-lib, installed with mip
+        import vl53l1x  # a community driver module copied beside the firmware (see the README)
 
         sensor = vl53l1x.VL53L1X(self.i2c)
         return [sensor.read() for _ in range(n)]
