@@ -1,0 +1,1 @@
+"""The route optimiser: which bins, in what order, for each truck. OR-Tools only in solver.py."""

@@ -1,0 +1,70 @@
+"""The first routing solve: every stop once, capacities kept, impossible input named, a CVRPLIB gap."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+
+from core import places
+from core.errors import InvalidInput
+from routing.cvrplib import best_known, load
+from routing.matrix import haversine_m, straight_line
+from routing.problem import Depot, Problem, Stop, Vehicle
+from routing.solver import solve
+
+CVRPLIB = Path(__file__).resolve().parents[3] / "shared" / "data" / "cvrplib"
+
+
+def kalmar(capacity: int = 12_000) -> Problem:
+    """Kalmar's 30 recycling stations, a paper container each (3,000 l), trucks from the first one."""
+    stations = places.stations()
+    depot, served = stations[0], stations[1:]
+    matrix = straight_line([depot.location, *(s.location for s in served)])
+    return Problem(
+        name="kalmar-paper",
+        depots=(Depot(id="depot", location=depot.location),),
+        vehicles=tuple(Vehicle(id=f"truck-{k}", capacity=capacity, depot="depot") for k in range(1, 9)),
+        stops=tuple(Stop(id=s.id, location=s.location, demand=3000) for s in served),
+        distance_m=matrix,
+    )
+
+
+def test_every_stop_is_visited_once_and_no_truck_is_overloaded() -> None:
+    problem = kalmar()
+    solution = solve(problem, time_limit_s=2)
+    visited = [stop for route in solution.routes for stop in route.stops]
+    assert sorted(visited) == sorted(s.id for s in problem.stops)
+    assert all(route.load <= 12_000 for route in solution.routes)
+    assert (
+        len(solution.routes) == 8
+    )  # 29 containers of 3,000 l, four per 12,000 l truck, no disposal trips yet
+    assert solution.distance_m == pytest.approx(sum(r.distance_m for r in solution.routes))
+
+
+def test_straight_line_distances_are_road_like() -> None:
+    a, b = places.stations()[0].location, places.stations()[1].location
+    assert haversine_m(a, a) == 0
+    assert straight_line([a, b])[0][1] == pytest.approx(1.3 * haversine_m(a, b))
+
+
+def test_a_demand_no_truck_can_carry_is_refused_by_name() -> None:
+    problem = kalmar(capacity=2000)
+    with pytest.raises(InvalidInput, match=r"stop '\d+' needs 3000, more than any vehicle carries \(2000\)"):
+        solve(problem, time_limit_s=1)
+
+
+def test_a_cvrplib_instance_is_solved_near_its_best_known() -> None:
+    instance = CVRPLIB / "X-n101-k25.vrp"
+    problem = load(instance)
+    assert len(problem.stops) == 100
+    solution = solve(problem, time_limit_s=5)
+    assert sorted(int(s) for r in solution.routes for s in r.stops) == list(range(1, 101))
+    gap = solution.distance_m / best_known(instance) - 1
+    assert 0 <= gap < 0.10, f"gap {gap:.1%} at 5 s"
+
+
+def test_more_waste_than_the_fleet_carries_gets_a_clear_error() -> None:
+    problem = kalmar().model_copy(update={"vehicles": kalmar().vehicles[:4]})  # 48,000 l for 87,000 l
+    with pytest.raises(InvalidInput, match="no plan serves problem 'kalmar-paper'"):
+        solve(problem, time_limit_s=1)
