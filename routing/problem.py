@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from typing import Literal
+
 from pydantic import Field, model_validator
 
 from core.errors import InvalidInput
@@ -11,6 +13,16 @@ from core.models import Frozen, Location
 class Depot(Frozen):
     id: str
     location: Location | None = None
+
+
+class Facility(Frozen):
+    """Where a full truck unloads: a landfill, transfer or sorting station."""
+
+    id: str
+    location: Location | None = None
+    unload_cost_m: float = Field(
+        default=2000.0, ge=0, description="what a visit costs, in metres of driving (unloading time)"
+    )
 
 
 class Vehicle(Frozen):
@@ -29,10 +41,11 @@ class Stop(Frozen):
 
 
 class Problem(Frozen):
-    """Places are indexed: depots first, then stops, in the order given (the matrix's order)."""
+    """Places are indexed: depots, then facilities, then stops, in the order given (the matrix's)."""
 
     name: str = "problem"
     depots: tuple[Depot, ...] = Field(min_length=1)
+    facilities: tuple[Facility, ...] = ()
     vehicles: tuple[Vehicle, ...] = Field(min_length=1)
     stops: tuple[Stop, ...]
     distance_m: tuple[tuple[float, ...], ...] | None = None
@@ -43,11 +56,10 @@ class Problem(Frozen):
         for v in self.vehicles:
             if v.depot not in depots:
                 raise ValueError(f"vehicle {v.id!r} starts at unknown depot {v.depot!r}")
-        size = len(self.depots) + len(self.stops)
-        if self.distance_m is not None and (
-            len(self.distance_m) != size or any(len(r) != size for r in self.distance_m)
-        ):
-            raise ValueError(f"the distance matrix must be {size} x {size}: depots, then stops")
+        size = len(self.depots) + len(self.facilities) + len(self.stops)
+        matrix = self.distance_m
+        if matrix is not None and (len(matrix) != size or any(len(row) != size for row in matrix)):
+            raise ValueError(f"the distance matrix must be {size} x {size}: depots, facilities, then stops")
         return self
 
     def check_feasible(self) -> None:
@@ -60,13 +72,27 @@ class Problem(Frozen):
                 )
 
 
+class Visit(Frozen):
+    kind: Literal["stop", "facility"]
+    id: str
+    load: int  # carried when leaving: 0 after a facility
+
+
 class Route(Frozen):
-    """One vehicle's day: the stops in order, from its depot and back."""
+    """One vehicle's day in order, from its depot and back; it unloads before it returns."""
 
     vehicle: str
-    stops: tuple[str, ...]
-    load: int
+    visits: tuple[Visit, ...]
     distance_m: float
+
+    @property
+    def stops(self) -> tuple[str, ...]:
+        return tuple(v.id for v in self.visits if v.kind == "stop")
+
+    @property
+    def load(self) -> int:
+        """The most the truck carried at once."""
+        return max((v.load for v in self.visits), default=0)
 
 
 class Solution(Frozen):

@@ -1,17 +1,76 @@
-"""The one module that speaks OR-Tools: capacitated routing over an explicit distance matrix.
+"""The one module that speaks OR-Tools: capacitated routing with trips to disposal facilities.
 
-Matrices are registered in C++ (RegisterTransitMatrix), not as Python callbacks. Not yet here:
-time windows, breaks, disposal trips, optional stops (see the route-optimiser issue).
+Matrices are registered in C++ (RegisterTransitMatrix), not as Python callbacks. A full truck
+unloads at a facility and goes on: each facility has optional copies in the model (OR-Tools'
+cvrp_reload pattern) whose visit resets the load. Each visit costs its unloading, or zero-cost
+copies get visited for nothing wherever a facility lies on a shortest path. Every route ends
+unloaded: the last dump is priced into the arcs back to the depot (forcing an empty truck with a
+cumul constraint leaves OR-Tools no first solution). Not yet here: time windows, breaks, optional
+stops, several depots (the route-optimiser issue).
 """
 
 from __future__ import annotations
 
+import math
 import time
+from dataclasses import dataclass
+from itertools import pairwise
 
 from ortools.constraint_solver import pywrapcp, routing_enums_pb2
 
 from core.errors import InvalidInput
-from routing.problem import Problem, Route, Solution
+from routing.problem import Facility, Problem, Route, Solution, Visit
+
+
+@dataclass(frozen=True)
+class _Layout:
+    """OR-Tools nodes: 0 the depot, then facility copies, then stops; `origin` maps to the matrix."""
+
+    origin: list[int]
+    facility_of: dict[int, Facility]
+    stop_base: int
+
+
+def _layout(problem: Problem) -> _Layout:
+    depot_count, facility_count = len(problem.depots), len(problem.facilities)
+    smallest = min(v.capacity for v in problem.vehicles)
+    copies = math.ceil(sum(s.demand for s in problem.stops) / smallest) + len(problem.vehicles)
+    origin, facility_of = [0], {}
+    for f, facility in enumerate(problem.facilities):
+        for _ in range(copies):
+            facility_of[len(origin)] = facility
+            origin.append(depot_count + f)
+    stop_base = len(origin)
+    origin += [depot_count + facility_count + s for s in range(len(problem.stops))]
+    return _Layout(origin, facility_of, stop_base)
+
+
+def _dump_home(problem: Problem, d: tuple[tuple[float, ...], ...], i: int) -> tuple[float, int | None]:
+    """From matrix place `i` home to the depot by way of the best facility: (cost, facility)."""
+    if not problem.facilities:
+        return d[i][0], None
+    base = len(problem.depots)
+    return min(
+        (d[i][base + f] + facility.unload_cost_m + d[base + f][0], f)
+        for f, facility in enumerate(problem.facilities)
+    )
+
+
+def _costs(problem: Problem, layout: _Layout) -> list[list[int]]:
+    d = problem.distance_m
+    assert d is not None
+    n = len(layout.origin)
+    cost = [[0] * n for _ in range(n)]
+    for a in range(n):
+        for b in range(n):
+            if a == b:
+                continue
+            if b == 0 and a not in layout.facility_of:
+                cost[a][b] = round(_dump_home(problem, d, layout.origin[a])[0])
+            else:
+                unload = layout.facility_of[b].unload_cost_m if b in layout.facility_of else 0.0
+                cost[a][b] = round(d[layout.origin[a]][layout.origin[b]] + unload)
+    return cost
 
 
 def solve(problem: Problem, *, time_limit_s: float = 10.0) -> Solution:
@@ -21,20 +80,30 @@ def solve(problem: Problem, *, time_limit_s: float = 10.0) -> Solution:
     if len(problem.depots) != 1:
         raise InvalidInput("one depot for now: several depots are the optimiser issue's work")
     started = time.perf_counter()
-    size = len(problem.stops) + 1
-    manager = pywrapcp.RoutingIndexManager(size, len(problem.vehicles), 0)
+    layout = _layout(problem)
+    manager = pywrapcp.RoutingIndexManager(len(layout.origin), len(problem.vehicles), 0)
     model = pywrapcp.RoutingModel(manager)
-    matrix = [[round(d) for d in row] for row in problem.distance_m]
-    distance = model.RegisterTransitMatrix(matrix)
-    model.SetArcCostEvaluatorOfAllVehicles(distance)
-    demand = model.RegisterUnaryTransitVector([0, *(s.demand for s in problem.stops)])
+    model.SetArcCostEvaluatorOfAllVehicles(model.RegisterTransitMatrix(_costs(problem, layout)))
+    largest = max(v.capacity for v in problem.vehicles)
+    transit = [0] * len(layout.origin)
+    for node in layout.facility_of:
+        transit[node] = -largest  # unloading: the slack below brings the load back to zero
+    for s, stop in enumerate(problem.stops):
+        transit[layout.stop_base + s] = stop.demand
     model.AddDimensionWithVehicleCapacity(
-        demand,
-        0,  # no slack: a load is what it is
+        model.RegisterUnaryTransitVector(transit),
+        largest,  # slack, used only at facilities
         [v.capacity for v in problem.vehicles],
         True,  # every truck leaves the depot empty
         "load",
     )
+    load = model.GetDimensionOrDie("load")
+    for node in range(1, len(layout.origin)):
+        index = manager.NodeToIndex(node)
+        if node in layout.facility_of:
+            model.AddDisjunction([index], 0)  # a facility copy is visited only when needed
+        else:
+            load.SlackVar(index).SetValue(0)
     parameters = pywrapcp.DefaultRoutingSearchParameters()
     parameters.first_solution_strategy = routing_enums_pb2.FirstSolutionStrategy.PARALLEL_CHEAPEST_INSERTION
     parameters.local_search_metaheuristic = routing_enums_pb2.LocalSearchMetaheuristic.GUIDED_LOCAL_SEARCH
@@ -42,24 +111,48 @@ def solve(problem: Problem, *, time_limit_s: float = 10.0) -> Solution:
     assignment = model.SolveWithParameters(parameters)
     if assignment is None:
         raise InvalidInput(f"no plan serves problem {problem.name!r} (solver status {model.status()})")
-    routes = []
-    for k, vehicle in enumerate(problem.vehicles):
-        index, stops, load, length = model.Start(k), [], 0, 0.0
-        while not model.IsEnd(index):
-            following = assignment.Value(model.NextVar(index))
-            node = manager.IndexToNode(index)
-            if node:
-                stops.append(problem.stops[node - 1])
-                load += problem.stops[node - 1].demand
-            length += matrix[node][manager.IndexToNode(following)]
-            index = following
-        if stops:
-            routes.append(
-                Route(vehicle=vehicle.id, stops=tuple(s.id for s in stops), load=load, distance_m=length)
-            )
+    routes = tuple(
+        r
+        for k in range(len(problem.vehicles))
+        if (r := _route(problem, layout, model, manager, assignment, k))
+    )
     return Solution(
         problem=problem.name,
-        routes=tuple(routes),
+        routes=routes,
         distance_m=sum(r.distance_m for r in routes),
         solve_s=time.perf_counter() - started,
     )
+
+
+def _route(
+    problem: Problem,
+    layout: _Layout,
+    model: pywrapcp.RoutingModel,
+    manager: pywrapcp.RoutingIndexManager,
+    assignment: pywrapcp.Assignment,
+    k: int,
+) -> Route | None:
+    d = problem.distance_m
+    assert d is not None
+    visits, places, carried = [], [0], 0
+    index = assignment.Value(model.NextVar(model.Start(k)))
+    while not model.IsEnd(index):
+        node = manager.IndexToNode(index)
+        if node in layout.facility_of:
+            carried = 0
+            visits.append(Visit(kind="facility", id=layout.facility_of[node].id, load=0))
+        else:
+            stop = problem.stops[node - layout.stop_base]
+            carried += stop.demand
+            visits.append(Visit(kind="stop", id=stop.id, load=carried))
+        places.append(layout.origin[node])
+        index = assignment.Value(model.NextVar(index))
+    if not visits:
+        return None
+    _, final = _dump_home(problem, d, places[-1])
+    if final is not None and visits[-1].kind == "stop":
+        visits.append(Visit(kind="facility", id=problem.facilities[final].id, load=0))
+        places.append(len(problem.depots) + final)
+    places.append(0)
+    driven = sum(d[a][b] for a, b in pairwise(places))
+    return Route(vehicle=problem.vehicles[k].id, visits=tuple(visits), distance_m=driven)

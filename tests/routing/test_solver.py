@@ -8,9 +8,10 @@ import pytest
 
 from core import places
 from core.errors import InvalidInput
+from core.models import Location
 from routing.cvrplib import best_known, load
 from routing.matrix import haversine_m, straight_line
-from routing.problem import Depot, Problem, Stop, Vehicle
+from routing.problem import Depot, Facility, Problem, Stop, Vehicle
 from routing.solver import solve
 
 CVRPLIB = Path(__file__).resolve().parents[3] / "shared" / "data" / "cvrplib"
@@ -68,3 +69,40 @@ def test_more_waste_than_the_fleet_carries_gets_a_clear_error() -> None:
     problem = kalmar().model_copy(update={"vehicles": kalmar().vehicles[:4]})  # 48,000 l for 87,000 l
     with pytest.raises(InvalidInput, match="no plan serves problem 'kalmar-paper'"):
         solve(problem, time_limit_s=1)
+
+
+def with_disposal(trucks: int) -> Problem:
+    """Kalmar's paper: 87,000 l for trucks of 12,000 l, and a waste facility north of town."""
+    base = kalmar()
+    facility = Location(lat=56.6827, lon=16.2353)
+    depot = base.depots[0].location
+    assert depot is not None
+    located = [depot, facility, *(s.location for s in base.stops if s.location)]
+    return base.model_copy(
+        update={
+            "facilities": (Facility(id="moskogen", location=facility, unload_cost_m=3000),),
+            "vehicles": base.vehicles[:trucks],
+            "distance_m": straight_line(located),
+        }
+    )
+
+
+def test_full_trucks_unload_at_the_facility_and_every_route_ends_unloaded() -> None:
+    problem = with_disposal(trucks=3)
+    solution = solve(problem, time_limit_s=3)
+    assert sorted(s for r in solution.routes for s in r.stops) == sorted(s.id for s in problem.stops)
+    for route in solution.routes:
+        assert route.load <= 12_000
+        assert route.visits[-1].kind == "facility", "a truck comes home empty"
+        assert all(v.load == 0 for v in route.visits if v.kind == "facility")
+    trips = sum(v.kind == "facility" for r in solution.routes for v in r.visits)
+    assert trips >= 8  # 87,000 l in loads of at most 12,000 l
+    assert len(solution.routes) <= 3
+
+
+def test_unloading_costs_keep_trucks_from_visiting_the_facility_for_nothing() -> None:
+    solution = solve(with_disposal(trucks=3), time_limit_s=3)
+    for route in solution.routes:
+        kinds = [v.kind for v in route.visits]
+        assert "facility,facility" not in ",".join(kinds), "two dumps in a row"
+        assert kinds[0] == "stop", "no dump before the first bin"
