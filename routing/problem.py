@@ -23,12 +23,14 @@ class Facility(Frozen):
     unload_cost_m: float = Field(
         default=2000.0, ge=0, description="what a visit costs, in metres of driving (unloading time)"
     )
+    unload_s: float = Field(default=900.0, ge=0, description="time to weigh in and tip a load")
 
 
 class Vehicle(Frozen):
     id: str
     capacity: int = Field(gt=0, description="litres, or the instance's units")
     depot: str
+    shift_s: int = Field(default=24 * 3600, gt=0, description="longest working day, depot to depot")
 
 
 class Stop(Frozen):
@@ -49,6 +51,7 @@ class Problem(Frozen):
     vehicles: tuple[Vehicle, ...] = Field(min_length=1)
     stops: tuple[Stop, ...]
     distance_m: tuple[tuple[float, ...], ...] | None = None
+    speed_kmh: float = Field(default=30.0, gt=0, description="average driving speed between stops")
 
     @model_validator(mode="after")
     def _consistent(self) -> Problem:
@@ -76,6 +79,7 @@ class Visit(Frozen):
     kind: Literal["stop", "facility"]
     id: str
     load: int  # carried when leaving: 0 after a facility
+    arrival_s: int = 0  # seconds after the shift's start
 
 
 class Route(Frozen):
@@ -84,6 +88,7 @@ class Route(Frozen):
     vehicle: str
     visits: tuple[Visit, ...]
     distance_m: float
+    duration_s: float = 0.0
 
     @property
     def stops(self) -> tuple[str, ...]:

@@ -73,6 +73,33 @@ def _costs(problem: Problem, layout: _Layout) -> list[list[int]]:
     return cost
 
 
+def _times(problem: Problem, layout: _Layout) -> list[list[int]]:
+    """Seconds from leaving one node's work to the next node: its service or unloading, then driving."""
+    d = problem.distance_m
+    assert d is not None
+    per_m = 3.6 / problem.speed_kmh
+    n = len(layout.origin)
+    work = [0.0] * n
+    for node, facility in layout.facility_of.items():
+        work[node] = facility.unload_s
+    for s, stop in enumerate(problem.stops):
+        work[layout.stop_base + s] = stop.service_time_s
+    base = len(problem.depots)
+    times = [[0] * n for _ in range(n)]
+    for a in range(n):
+        for b in range(n):
+            if a == b:
+                continue
+            if b == 0 and a not in layout.facility_of and problem.facilities:
+                _, f = _dump_home(problem, d, layout.origin[a])
+                assert f is not None
+                via = d[layout.origin[a]][base + f] + d[base + f][0]
+                times[a][b] = round(work[a] + via * per_m + problem.facilities[f].unload_s)
+            else:
+                times[a][b] = round(work[a] + d[layout.origin[a]][layout.origin[b]] * per_m)
+    return times
+
+
 def solve(problem: Problem, *, time_limit_s: float = 10.0) -> Solution:
     problem.check_feasible()
     if problem.distance_m is None:
@@ -98,6 +125,13 @@ def solve(problem: Problem, *, time_limit_s: float = 10.0) -> Solution:
         "load",
     )
     load = model.GetDimensionOrDie("load")
+    model.AddDimensionWithVehicleCapacity(
+        model.RegisterTransitMatrix(_times(problem, layout)),
+        0,  # no waiting: there are no time windows yet
+        [v.shift_s for v in problem.vehicles],
+        True,  # the shift starts at zero
+        "time",
+    )
     for node in range(1, len(layout.origin)):
         index = manager.NodeToIndex(node)
         if node in layout.facility_of:
@@ -134,25 +168,30 @@ def _route(
 ) -> Route | None:
     d = problem.distance_m
     assert d is not None
+    clock = model.GetDimensionOrDie("time")
     visits, places, carried = [], [0], 0
     index = assignment.Value(model.NextVar(model.Start(k)))
     while not model.IsEnd(index):
         node = manager.IndexToNode(index)
+        at = assignment.Value(clock.CumulVar(index))
         if node in layout.facility_of:
             carried = 0
-            visits.append(Visit(kind="facility", id=layout.facility_of[node].id, load=0))
+            visits.append(Visit(kind="facility", id=layout.facility_of[node].id, load=0, arrival_s=at))
         else:
             stop = problem.stops[node - layout.stop_base]
             carried += stop.demand
-            visits.append(Visit(kind="stop", id=stop.id, load=carried))
+            visits.append(Visit(kind="stop", id=stop.id, load=carried, arrival_s=at))
         places.append(layout.origin[node])
         index = assignment.Value(model.NextVar(index))
     if not visits:
         return None
     _, final = _dump_home(problem, d, places[-1])
+    end = assignment.Value(clock.CumulVar(model.End(k)))
     if final is not None and visits[-1].kind == "stop":
-        visits.append(Visit(kind="facility", id=problem.facilities[final].id, load=0))
+        facility = problem.facilities[final]
+        arrival = round(end - facility.unload_s - d[len(problem.depots) + final][0] * 3.6 / problem.speed_kmh)
+        visits.append(Visit(kind="facility", id=facility.id, load=0, arrival_s=arrival))
         places.append(len(problem.depots) + final)
     places.append(0)
     driven = sum(d[a][b] for a, b in pairwise(places))
-    return Route(vehicle=problem.vehicles[k].id, visits=tuple(visits), distance_m=driven)
+    return Route(vehicle=problem.vehicles[k].id, visits=tuple(visits), distance_m=driven, duration_s=end)

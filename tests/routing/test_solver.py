@@ -106,3 +106,22 @@ def test_unloading_costs_keep_trucks_from_visiting_the_facility_for_nothing() ->
         kinds = [v.kind for v in route.visits]
         assert "facility,facility" not in ",".join(kinds), "two dumps in a row"
         assert kinds[0] == "stop", "no dump before the first bin"
+
+
+def test_shifts_limit_a_trucks_day_and_bring_more_trucks_out() -> None:
+    base = with_disposal(trucks=8)  # about 12 hours of work: three four-hour shifts are not enough
+    shift = 4 * 3600
+    problem = base.model_copy(
+        update={
+            "vehicles": tuple(v.model_copy(update={"shift_s": shift}) for v in base.vehicles),
+            "stops": tuple(s.model_copy(update={"service_time_s": 180}) for s in base.stops),
+        }
+    )
+    solution = solve(problem, time_limit_s=3)
+    assert len(solution.routes) >= 4, "more trucks come out when a day is four hours"
+    for route in solution.routes:
+        assert route.duration_s <= shift
+        arrivals = [v.arrival_s for v in route.visits]
+        assert arrivals == sorted(arrivals)
+        assert route.visits[-1].kind == "facility"
+    assert sorted(s for r in solution.routes for s in r.stops) == sorted(s.id for s in problem.stops)
