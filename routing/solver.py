@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import math
 import time
+from collections.abc import Callable
 from dataclasses import dataclass
 from itertools import pairwise
 
@@ -100,7 +101,10 @@ def _times(problem: Problem, layout: _Layout) -> list[list[int]]:
     return times
 
 
-def solve(problem: Problem, *, time_limit_s: float = 10.0) -> Solution:
+def solve(
+    problem: Problem, *, time_limit_s: float = 10.0, on_solution: Callable[[int], None] | None = None
+) -> Solution:
+    """The best plan found within `time_limit_s`; `on_solution` hears each better plan's cost."""
     problem.check_feasible()
     if problem.distance_m is None:
         raise InvalidInput(f"problem {problem.name!r} has no distance matrix")
@@ -138,6 +142,8 @@ def solve(problem: Problem, *, time_limit_s: float = 10.0) -> Solution:
             model.AddDisjunction([index], 0)  # a facility copy is visited only when needed
         else:
             load.SlackVar(index).SetValue(0)
+    if on_solution is not None:
+        model.AddAtSolutionCallback(lambda: on_solution(model.CostVar().Max()))
     parameters = pywrapcp.DefaultRoutingSearchParameters()
     parameters.first_solution_strategy = routing_enums_pb2.FirstSolutionStrategy.PARALLEL_CHEAPEST_INSERTION
     parameters.local_search_metaheuristic = routing_enums_pb2.LocalSearchMetaheuristic.GUIDED_LOCAL_SEARCH

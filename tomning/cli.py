@@ -20,6 +20,8 @@ db = typer.Typer(help="The registry database (tenants, bins, devices, states, ev
 app.add_typer(db, name="db")
 boards = typer.Typer(help="Grafana dashboards as code: provisioning files, and push to a running Grafana.")
 app.add_typer(boards, name="dashboards")
+route = typer.Typer(help="The route optimiser: solve a day's collection problem.")
+app.add_typer(route, name="route")
 devices = typer.Typer(
     help="Devices: provision with MQTT credentials, revoke, health; the broker's access files."
 )
@@ -304,3 +306,18 @@ def devices_health(
     from tomning.runtime import device_health_table
 
     device_health_table(tenant, days)
+
+
+@route.command("solve")
+def route_solve(
+    problem_file: Annotated[Path, typer.Argument(help="The problem as JSON (routing/problem.py's Problem).")],
+    time_limit_s: Annotated[float, typer.Option(min=0.1, help="Wall-clock budget for the search.")] = 30.0,
+    out: Annotated[Path | None, typer.Option(help="Write the solution as JSON here.")] = None,
+    map_file: Annotated[
+        Path | None, typer.Option("--map", help="Write an HTML map of the routes here.")
+    ] = None,
+) -> None:
+    """Plan the routes: each truck's stops in order with its trips to unload, shown as a table."""
+    from tomning.routes import solve_file
+
+    solve_file(problem_file, time_limit_s=time_limit_s, out=out, map_file=map_file)

@@ -1,0 +1,61 @@
+"""`tomning route solve` as a dispatcher runs it: a problem file in, a table, a JSON plan and a map out."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+from routing.problem import Solution
+from tests.integration.test_commands import tomning
+from tests.routing.test_solver import with_disposal
+
+
+def test_solve_prints_saves_and_maps_the_plan(tmp_path: Path) -> None:
+    problem = with_disposal(trucks=3).model_copy(update={"distance_m": None})  # computed from locations
+    (tmp_path / "problem.json").write_text(problem.model_dump_json())
+    shown = tomning(
+        "route",
+        "solve",
+        "problem.json",
+        "--time-limit-s",
+        "2",
+        "--out",
+        "plan.json",
+        "--map",
+        "map.html",
+        cwd=tmp_path,
+        env={"COLUMNS": "120"},
+    )
+    assert "kalmar-paper:" in shown
+    assert "dumps" in shown
+    plan = Solution.model_validate_json((tmp_path / "plan.json").read_text())
+    assert sorted(s for r in plan.routes for s in r.stops) == sorted(s.id for s in problem.stops)
+    page = (tmp_path / "map.html").read_text()
+    assert "L.polyline" in page
+    assert "Leaflet" in page  # inlined, so the page needs no web server
+    assert "OpenStreetMap contributors" in page
+    data = json.loads(page.split("const data = ")[1].split(";\n")[0])
+    assert len(data["lines"]) == len(plan.routes)
+    assert {m["kind"] for m in data["marks"]} == {"stop", "facility", "depot"}
+
+
+def test_a_problem_without_places_or_distances_is_refused_clearly(tmp_path: Path) -> None:
+    import os
+    import subprocess
+    import sys
+
+    problem = with_disposal(trucks=3).model_copy(update={"distance_m": None, "facilities": ()})
+    document = json.loads(problem.model_dump_json())
+    document["stops"][0]["location"] = None
+    (tmp_path / "problem.json").write_text(json.dumps(document))
+    result = subprocess.run(
+        [sys.executable, "-m", "tomning", "route", "solve", "problem.json"],
+        cwd=tmp_path,
+        env=os.environ | {"COLUMNS": "300"},
+        capture_output=True,
+        text=True,
+        timeout=60,
+        check=False,
+    )
+    assert result.returncode != 0
+    assert "every place needs a location" in result.stderr
