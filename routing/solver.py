@@ -57,48 +57,43 @@ def _dump_home(problem: Problem, d: tuple[tuple[float, ...], ...], i: int) -> tu
     )
 
 
+def _square(size: int, cell: Callable[[int, int], float]) -> list[list[int]]:
+    """An integer matrix over OR-Tools nodes; zero on the diagonal."""
+    return [[0 if a == b else round(cell(a, b)) for b in range(size)] for a in range(size)]
+
+
 def _costs(problem: Problem, layout: _Layout) -> list[list[int]]:
     d = problem.distance_m
     assert d is not None
-    n = len(layout.origin)
-    cost = [[0] * n for _ in range(n)]
-    for a in range(n):
-        for b in range(n):
-            if a == b:
-                continue
-            if b == 0 and a not in layout.facility_of:
-                cost[a][b] = round(_dump_home(problem, d, layout.origin[a])[0])
-            else:
-                unload = layout.facility_of[b].unload_cost_m if b in layout.facility_of else 0.0
-                cost[a][b] = round(d[layout.origin[a]][layout.origin[b]] + unload)
-    return cost
+    at, facility_of = layout.origin, layout.facility_of
+
+    def cost(a: int, b: int) -> float:
+        if b == 0 and a not in facility_of:
+            return _dump_home(problem, d, at[a])[0]
+        return d[at[a]][at[b]] + (facility_of[b].unload_cost_m if b in facility_of else 0.0)
+
+    return _square(len(at), cost)
 
 
 def _times(problem: Problem, layout: _Layout) -> list[list[int]]:
     """Seconds from leaving one node's work to the next node: its service or unloading, then driving."""
     d = problem.distance_m
     assert d is not None
-    per_m = 3.6 / problem.speed_kmh
-    n = len(layout.origin)
-    work = [0.0] * n
+    at, per_m, base = layout.origin, 3.6 / problem.speed_kmh, len(problem.depots)
+    work = [0.0] * len(at)
     for node, facility in layout.facility_of.items():
         work[node] = facility.unload_s
     for s, stop in enumerate(problem.stops):
         work[layout.stop_base + s] = stop.service_time_s
-    base = len(problem.depots)
-    times = [[0] * n for _ in range(n)]
-    for a in range(n):
-        for b in range(n):
-            if a == b:
-                continue
-            if b == 0 and a not in layout.facility_of and problem.facilities:
-                _, f = _dump_home(problem, d, layout.origin[a])
-                assert f is not None
-                via = d[layout.origin[a]][base + f] + d[base + f][0]
-                times[a][b] = round(work[a] + via * per_m + problem.facilities[f].unload_s)
-            else:
-                times[a][b] = round(work[a] + d[layout.origin[a]][layout.origin[b]] * per_m)
-    return times
+
+    def seconds(a: int, b: int) -> float:
+        if b == 0 and a not in layout.facility_of and problem.facilities:
+            _, f = _dump_home(problem, d, at[a])
+            assert f is not None
+            return work[a] + (d[at[a]][base + f] + d[base + f][0]) * per_m + problem.facilities[f].unload_s
+        return work[a] + d[at[a]][at[b]] * per_m
+
+    return _square(len(at), seconds)
 
 
 def solve(
