@@ -34,6 +34,6 @@ def total(counter: Counter) -> int:
 
 
 def sum_and_count(histogram: Histogram) -> tuple[float, int]:
-    samples = {s.name: s.value for m in histogram.collect() for s in m.samples}
-    name = histogram._name  # prometheus_client keeps the name without suffixes here
-    return samples[f"{name}_sum"], int(samples[f"{name}_count"])
+    samples = [s for m in histogram.collect() for s in m.samples]
+    total_ = sum(s.value for s in samples if s.name.endswith("_sum"))
+    return total_, int(sum(s.value for s in samples if s.name.endswith("_count")))

@@ -34,6 +34,7 @@ class Outcome:
     states: dict[tuple[str, str], BinState] = field(default_factory=dict)
     dead_letters: list[DeadLetter] = field(default_factory=list)
     seen: dict[tuple[str, str], datetime] = field(default_factory=dict)
+    bins: dict[tuple[str, str], Bin] = field(default_factory=dict)  # as resolved, for deriving events
 
 
 def _text(payload: bytes) -> str:
@@ -52,7 +53,7 @@ def process(
     for message in batch:
         _one(message, resolver=resolver, limits=limits, out=out)
     for reading in sorted(out.readings, key=lambda r: r.ts):
-        _advance(reading, resolver, states, out)
+        _advance(reading, states, out)
     return out
 
 
@@ -153,6 +154,7 @@ def _accept(
             reject(tenant, "unmounted_device", detail, uplink.model_dump_json(by_alias=True))
             continue
         out.readings.append(_reading(uplink, tenant, device_id, bin_))
+        out.bins[(tenant, bin_.id)] = bin_
         key = (tenant, device_id)
         out.seen[key] = max(out.seen.get(key, uplink.ts), uplink.ts)
 
@@ -180,15 +182,11 @@ def _reading(uplink: UplinkReading, tenant: str, device_id: str, bin_: Bin) -> R
     })  # fmt: skip
 
 
-def _advance(
-    reading: Reading, resolver: Resolver, states: Mapping[tuple[str, str], BinState], out: Outcome
-) -> None:
+def _advance(reading: Reading, states: Mapping[tuple[str, str], BinState], out: Outcome) -> None:
     key = (reading.tenant, reading.bin_id)
     previous = out.states.get(key) or states.get(key)
     if previous is not None and reading.ts <= previous.ts:
         return  # late (buffered) or repeated: stored, but it does not move the latest state
-    bin_ = resolver.bin_at(reading.tenant, reading.device_id, reading.ts)
-    assert bin_ is not None
-    state, events = advance(previous, reading, bin_)
+    state, events = advance(previous, reading, out.bins[key])
     out.states[key] = state
     out.events.extend(events)
