@@ -14,7 +14,7 @@ from routing.matrix import haversine_m, straight_line
 from routing.problem import Depot, Facility, Problem, Stop, Vehicle
 from routing.solver import solve
 
-CVRPLIB = Path(__file__).resolve().parents[3] / "shared" / "data" / "cvrplib"
+CVRPLIB = Path(__file__).resolve().parent / "data"  # X-n101-k25, copied from shared/data/cvrplib
 
 
 def kalmar(capacity: int = 12_000) -> Problem:
