@@ -10,9 +10,9 @@ Departures from FIWARE, and why:
 
 from __future__ import annotations
 
-from datetime import datetime
+from datetime import date, datetime
 from enum import StrEnum
-from typing import Annotated, Any
+from typing import Annotated, Any, Literal
 
 from pydantic import AfterValidator, BaseModel, ConfigDict, Field, model_validator
 
@@ -69,10 +69,9 @@ class Location(Frozen):
     lon: float = Field(ge=-180, le=180)
 
 
-class Bin(Frozen):
-    """A container with a sensor-read fill; FIWARE WasteContainer."""
+class BinSpec(Frozen):
+    """A bin as a tenant describes it (the API's request body); `Bin` adds its tenant."""
 
-    tenant: Id
     id: Id
     location: Location
     fraction: Fraction
@@ -85,7 +84,7 @@ class Bin(Frozen):
     address: str = Field(default="", max_length=200)
 
     @model_validator(mode="after")
-    def _full_nearer_than_empty(self) -> Bin:
+    def _full_nearer_than_empty(self) -> BinSpec:
         if self.full_distance_mm >= self.empty_distance_mm:
             raise ValueError(
                 f"full_distance_mm ({self.full_distance_mm}) must be below "
@@ -97,6 +96,12 @@ class Bin(Frozen):
         """Fill from a raw distance with this bin's calibration, clamped to 0..1."""
         span = self.empty_distance_mm - self.full_distance_mm
         return min(1.0, max(0.0, (self.empty_distance_mm - distance_mm) / span))
+
+
+class Bin(BinSpec):
+    """A container with a sensor-read fill; FIWARE WasteContainer."""
+
+    tenant: Id
 
 
 class Device(Frozen):
@@ -195,3 +200,147 @@ class DeadLetter(Frozen):
 def dump(model: BaseModel) -> dict[str, Any]:
     """JSON-ready dict with the wire (FIWARE) names."""
     return model.model_dump(mode="json", by_alias=True, exclude_none=True)
+
+
+# Access: who may do what in which tenant (the HTTP API's principals)
+
+
+class Role(StrEnum):
+    """What a key or user may do; a platform admin's key has no tenant."""
+
+    ADMIN = "admin"
+    DISPATCHER = "dispatcher"
+    DRIVER = "driver"
+    VIEWER = "viewer"
+    INTEGRATION = "integration"
+
+
+class Principal(Frozen):
+    """An authenticated caller: a tenant (None: the platform's admin), a role, for drivers a name."""
+
+    key_id: str
+    tenant: Id | None
+    role: Role
+    subject: str | None = None  # the driver a driver's key belongs to
+
+
+class ApiKey(Frozen):
+    id: str
+    tenant: Id | None
+    role: Role
+    name: str = Field(default="", max_length=200)
+    subject: str | None = Field(default=None, max_length=63)
+    created_at: AwareDatetime
+    expires_at: AwareDatetime | None = None
+    revoked_at: AwareDatetime | None = None
+
+
+# Alerts: events that want a person's attention, acknowledged and resolved
+
+
+class AlertStatus(StrEnum):
+    OPEN = "open"
+    ACKNOWLEDGED = "acknowledged"
+    RESOLVED = "resolved"
+
+
+ALERT_KINDS = frozenset(
+    {EventKind.FULL, EventKind.FIRE_RISK, EventKind.TILTED, EventKind.LOW_BATTERY, EventKind.SILENT}
+)
+
+
+class Alert(Frozen):
+    id: int
+    event: Event
+    status: AlertStatus = AlertStatus.OPEN
+    acknowledged_at: AwareDatetime | None = None
+    acknowledged_by: str | None = None
+    resolved_at: AwareDatetime | None = None
+    resolved_by: str | None = None
+
+
+# Plans: a day's routes, and what the drivers did at each stop
+
+
+class PlanStatus(StrEnum):
+    DRAFT = "draft"
+    APPROVED = "approved"
+    DISPATCHED = "dispatched"
+    SUPERSEDED = "superseded"
+
+
+class PlannedVisit(Frozen):
+    """A stop on a route: a bin to empty, or a disposal facility to unload at."""
+
+    seq: int = Field(ge=0)
+    kind: Literal["bin", "facility"]
+    id: str
+    location: Location
+    arrival: AwareDatetime
+    load_l: int = Field(ge=0, description="carried when leaving")
+    fraction: Fraction | None = None
+    address: str = ""
+    predicted_fill: FillingLevel | None = None
+
+
+class PlannedRoute(Frozen):
+    index: int = Field(ge=0)
+    vehicle: str
+    driver: str | None = None
+    distance_m: float = Field(ge=0)
+    duration_s: float = Field(ge=0)
+    co2_kg: float = Field(ge=0)
+    visits: tuple[PlannedVisit, ...]
+
+
+class LeftOut(Frozen):
+    bin_id: str
+    reason: str
+
+
+class Plan(Frozen):
+    id: int
+    tenant: Id
+    day: date
+    status: PlanStatus
+    created_at: AwareDatetime
+    created_by: str
+    routes: tuple[PlannedRoute, ...]
+    left_out: tuple[LeftOut, ...] = ()
+    replaces: int | None = None
+
+
+class SkipReason(StrEnum):
+    NOT_OUT = "not_out"
+    NO_ACCESS = "no_access"
+    BLOCKED = "blocked"
+    CONTAMINATION = "contamination"
+    DAMAGED = "damaged"
+    OVERLOADED = "overloaded"
+    SAFETY = "safety"
+    OTHER = "other"
+
+
+class OutcomeStatus(StrEnum):
+    COLLECTED = "collected"
+    SKIPPED = "skipped"
+
+
+class Outcome(Frozen):
+    """A driver's report on one bin of a plan; `client_id` makes a resent report count once."""
+
+    tenant: Id
+    plan_id: int
+    bin_id: Id
+    status: OutcomeStatus
+    reason: SkipReason | None = None
+    note: str = Field(default="", max_length=500)
+    at: AwareDatetime
+    by: str
+    client_id: str = Field(min_length=8, max_length=64, pattern=r"^[A-Za-z0-9_\-]+$")
+
+    @model_validator(mode="after")
+    def _reason_when_skipped(self) -> Outcome:
+        if (self.status is OutcomeStatus.SKIPPED) != (self.reason is not None):
+            raise ValueError("a skipped stop needs a reason, and only a skipped stop has one")
+        return self

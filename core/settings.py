@@ -85,6 +85,14 @@ class GrafanaSettings(BaseModel):
     influx_url: str | None = Field(None, description="InfluxDB as Grafana reaches it; default: store's")
 
 
+class ApiSettings(BaseModel):
+    host: str = "127.0.0.1"
+    port: int = Field(8000, ge=0, le=65535)
+    token_ttl_s: int = Field(12 * 3600, ge=60, description="life of a token from /v1/auth/token")
+    plan_time_limit_s: float = Field(10.0, gt=0, le=600, description="route search per plan")
+    public_url: str = Field("http://127.0.0.1:8000", description="how phones reach the API (links, QR)")
+
+
 class Settings(BaseSettings):
     model_config = SettingsConfigDict(
         env_prefix="TOMNING_", env_nested_delimiter="__", extra="forbid", toml_file=None
@@ -97,6 +105,7 @@ class Settings(BaseSettings):
     ingest: IngestSettings = IngestSettings()
     grafana: GrafanaSettings = GrafanaSettings()
     broker: BrokerAccessSettings = BrokerAccessSettings()
+    api: ApiSettings = ApiSettings()
 
     @classmethod
     def settings_customise_sources(

@@ -40,6 +40,9 @@ class Stop(Frozen):
     location: Location | None = None
     demand: int = Field(ge=0)
     service_time_s: float = Field(default=0.0, ge=0)
+    penalty_m: float | None = Field(
+        default=None, ge=0, description="optional stop: left out when serving it costs more (metres)"
+    )
 
 
 class Problem(Frozen):

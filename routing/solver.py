@@ -5,8 +5,9 @@ unloads at a facility and goes on: each facility has optional copies in the mode
 cvrp_reload pattern) whose visit resets the load. Each visit costs its unloading, or zero-cost
 copies get visited for nothing wherever a facility lies on a shortest path. Every route ends
 unloaded: the last dump is priced into the arcs back to the depot (forcing an empty truck with a
-cumul constraint leaves OR-Tools no first solution). Not yet here: time windows, breaks, optional
-stops, several depots (the route-optimiser issue).
+cumul constraint leaves OR-Tools no first solution). Not yet here: time windows, breaks,
+several depots (the route-optimiser issue). Optional stops carry a penalty: left out (`dropped`)
+when serving them costs more.
 """
 
 from __future__ import annotations
@@ -135,8 +136,11 @@ def solve(
         index = manager.NodeToIndex(node)
         if node in layout.facility_of:
             model.AddDisjunction([index], 0)  # a facility copy is visited only when needed
-        else:
-            load.SlackVar(index).SetValue(0)
+            continue
+        load.SlackVar(index).SetValue(0)
+        penalty = problem.stops[node - layout.stop_base].penalty_m
+        if penalty is not None:
+            model.AddDisjunction([index], round(penalty))
     if on_solution is not None:
         model.AddAtSolutionCallback(lambda: on_solution(model.CostVar().Max()))
     parameters = pywrapcp.DefaultRoutingSearchParameters()
@@ -151,9 +155,16 @@ def solve(
         for k in range(len(problem.vehicles))
         if (r := _route(problem, layout, model, manager, assignment, k))
     )
+    dropped = tuple(
+        stop.id
+        for s, stop in enumerate(problem.stops)
+        if assignment.Value(model.NextVar(manager.NodeToIndex(layout.stop_base + s)))
+        == manager.NodeToIndex(layout.stop_base + s)
+    )
     return Solution(
         problem=problem.name,
         routes=routes,
+        dropped=dropped,
         distance_m=sum(r.distance_m for r in routes),
         solve_s=time.perf_counter() - started,
     )

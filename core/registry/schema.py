@@ -8,6 +8,7 @@ from typing import Any
 from sqlalchemy import (
     Boolean,
     Column,
+    Date,
     DateTime,
     Float,
     ForeignKeyConstraint,
@@ -130,6 +131,11 @@ events = Table(
     Column("district", String(100), nullable=False),
     Column("value", Float, nullable=True),
     Column("detail", Text, nullable=False),
+    Column("status", String(16), nullable=False, server_default="open"),
+    Column("acknowledged_at", Stamp, nullable=True),
+    Column("acknowledged_by", String(200), nullable=True),
+    Column("resolved_at", Stamp, nullable=True),
+    Column("resolved_by", String(200), nullable=True),
     Index("ix_events_tenant_ts", "tenant", "ts"),
 )
 
@@ -144,4 +150,70 @@ dead_letters = Table(
     Column("payload", Text, nullable=False),
     Column("received_at", Stamp, nullable=False),
     Index("ix_dead_letters_tenant_reason", "tenant", "reason"),
+)
+
+api_keys = Table(
+    "api_keys",
+    metadata,
+    Column("id", String(32), primary_key=True),
+    Column("tenant", String(63), nullable=True),
+    Column("role", String(16), nullable=False),
+    Column("name", String(200), nullable=False),
+    Column("subject", String(63), nullable=True),
+    Column("secret_hash", String(200), nullable=False),
+    Column("created_at", Stamp, nullable=False),
+    Column("expires_at", Stamp, nullable=True),
+    Column("revoked_at", Stamp, nullable=True),
+    ForeignKeyConstraint(["tenant"], ["tenants.id"], ondelete="CASCADE"),
+)
+
+users = Table(
+    "users",
+    metadata,
+    Column("tenant", String(63), primary_key=True),
+    Column("username", String(63), primary_key=True),
+    Column("role", String(16), nullable=False),
+    Column("password_hash", String(200), nullable=False),
+    ForeignKeyConstraint(["tenant"], ["tenants.id"], ondelete="CASCADE"),
+)
+
+fleets = Table(
+    "fleets",
+    metadata,
+    Column("tenant", String(63), primary_key=True),
+    Column("doc", Text, nullable=False),
+    ForeignKeyConstraint(["tenant"], ["tenants.id"], ondelete="CASCADE"),
+)
+
+plans = Table(
+    "plans",
+    metadata,
+    Column("id", Integer, primary_key=True, autoincrement=True),
+    Column("tenant", String(63), nullable=False),
+    Column("day", Date, nullable=False),
+    Column("status", String(16), nullable=False),
+    Column("created_at", Stamp, nullable=False),
+    Column("created_by", String(200), nullable=False),
+    Column("replaces", Integer, nullable=True),
+    Column("doc", Text, nullable=False),
+    ForeignKeyConstraint(["tenant"], ["tenants.id"], ondelete="CASCADE"),
+    Index("ix_plans_tenant_day", "tenant", "day"),
+)
+
+outcomes = Table(
+    "outcomes",
+    metadata,
+    Column("id", Integer, primary_key=True, autoincrement=True),
+    Column("tenant", String(63), nullable=False),
+    Column("plan_id", Integer, nullable=False),
+    Column("bin_id", String(63), nullable=False),
+    Column("status", String(16), nullable=False),
+    Column("reason", String(32), nullable=True),
+    Column("note", Text, nullable=False),
+    Column("at", Stamp, nullable=False),
+    Column("by", String(200), nullable=False),
+    Column("client_id", String(64), nullable=False),
+    ForeignKeyConstraint(["plan_id"], ["plans.id"], ondelete="CASCADE"),
+    UniqueConstraint("tenant", "client_id", name="uq_outcomes_client"),
+    Index("ix_outcomes_plan", "plan_id", "bin_id"),
 )

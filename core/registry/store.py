@@ -14,6 +14,7 @@ from sqlalchemy.exc import IntegrityError
 from core.errors import BinNotFound, Conflict, DeviceNotFound, TenantNotFound
 from core.models import Bin, BinState, DeadLetter, Device, Event, Location, Mount, Tenant
 from core.registry import schema as t
+from core.registry.desk import Desk, event_of
 
 
 def make_engine(url: str) -> Engine:
@@ -31,7 +32,7 @@ def _sqlite_pragmas(connection: Any, _record: Any) -> None:
     cursor.close()
 
 
-class Registry:
+class Registry(Desk):
     """Tenants, bins, devices, mounts, bins' latest state, events and dead letters."""
 
     def __init__(self, engine: Engine) -> None:
@@ -204,7 +205,7 @@ class Registry:
             query = query.where(t.events.c.kind == kind)
         with self.engine.connect() as conn:
             rows = conn.execute(query.order_by(t.events.c.ts, t.events.c.id)).all()
-        return [Event.model_validate({k: v for k, v in r._asdict().items() if k != "id"}) for r in rows]
+        return [event_of(r._asdict()) for r in rows]
 
     def add_dead_letters(self, letters: Sequence[DeadLetter]) -> None:
         if letters:

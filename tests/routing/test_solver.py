@@ -125,3 +125,17 @@ def test_shifts_limit_a_trucks_day_and_bring_more_trucks_out() -> None:
         assert arrivals == sorted(arrivals)
         assert route.visits[-1].kind == "facility"
     assert sorted(s for r in solution.routes for s in r.stops) == sorted(s.id for s in problem.stops)
+
+
+def test_optional_stops_are_left_out_when_serving_them_costs_more_than_their_penalty() -> None:
+    base = kalmar()
+    cheap = {s.id for s in base.stops[:5]}
+    stops = tuple(
+        s.model_copy(update={"penalty_m": 1.0}) if s.id in cheap else s for s in base.stops
+    )  # leaving these five out costs a metre each: no detour is that cheap
+    solution = solve(base.model_copy(update={"stops": stops}), time_limit_s=2)
+    assert set(solution.dropped) == cheap
+    visited = {stop for route in solution.routes for stop in route.stops}
+    assert visited == {s.id for s in base.stops} - cheap
+    generous = tuple(s.model_copy(update={"penalty_m": 1e9}) for s in base.stops)
+    assert solve(base.model_copy(update={"stops": generous}), time_limit_s=2).dropped == ()

@@ -1,0 +1,230 @@
+"""A day's plan for a tenant: forecast each bin, select what must and what may be emptied, route it.
+
+Selection (until the planning issue's policy replaces it): a bin is mandatory when its forecast
+crosses its threshold before the next day's shift starts; optional, with a penalty that grows with
+its predicted fill, from `optional_from`; the rest wait. Vehicles are grouped by depot and by the
+fractions they carry, and each group is routed on its own.
+"""
+
+from __future__ import annotations
+
+from collections import defaultdict
+from collections.abc import Iterable, Sequence
+from datetime import date, datetime, time, timedelta
+from zoneinfo import ZoneInfo
+
+from pydantic import Field, model_validator
+
+from core.forecast import Forecast, estimate, fraction_rates
+from core.models import (
+    Bin,
+    Fraction,
+    Frozen,
+    LeftOut,
+    Location,
+    Plan,
+    PlannedRoute,
+    PlannedVisit,
+    PlanStatus,
+)
+from core.operations import CO2_KG_PER_KM
+from core.registry import Registry
+from core.timeseries import TimeSeriesStore
+from routing.matrix import straight_line
+from routing.problem import Depot, Facility, Problem, Stop, Vehicle
+from routing.solver import solve
+
+HISTORY = timedelta(days=14)
+DEFAULT_RATE_PER_DAY = 0.12  # a bin with no history of its own, and none in its fraction either
+PENALTY_M_PER_FILL = 5000.0  # an optional bin at 60 % is worth a 3 km detour
+
+
+class PlaceSpec(Frozen):
+    id: str = Field(min_length=1, max_length=63)
+    location: Location
+
+
+class FacilitySpec(PlaceSpec):
+    unload_s: float = Field(default=900.0, ge=0, le=4 * 3600)
+    unload_cost_m: float = Field(default=2000.0, ge=0)
+
+
+class VehicleSpec(Frozen):
+    id: str = Field(min_length=1, max_length=63)
+    capacity_l: int = Field(gt=0, le=200_000, description="litres of waste as it lies in the bins")
+    depot: str
+    shift_start: time = time(6, 0)
+    shift_s: int = Field(default=8 * 3600, gt=0, le=24 * 3600)
+    driver: str | None = Field(default=None, description="who drives it: a driver's username")
+    fractions: tuple[Fraction, ...] = Field(default=(), description="what it collects; empty: any")
+
+
+class FleetSpec(Frozen):
+    """A tenant's depots, disposal facilities and trucks: what every plan routes with."""
+
+    depots: tuple[PlaceSpec, ...] = Field(min_length=1)
+    facilities: tuple[FacilitySpec, ...] = Field(min_length=1, description="where trucks unload")
+    vehicles: tuple[VehicleSpec, ...] = Field(min_length=1)
+    speed_kmh: float = Field(default=30.0, gt=0, le=120)
+    optional_from: float = Field(default=0.5, ge=0, le=1, description="fill from which a bin may come along")
+
+    @model_validator(mode="after")
+    def _known_depots(self) -> FleetSpec:
+        depots = {d.id for d in self.depots}
+        for v in self.vehicles:
+            if v.depot not in depots:
+                raise ValueError(f"vehicle {v.id!r} starts at unknown depot {v.depot!r}")
+        return self
+
+
+def forecasts(
+    registry: Registry, store: TimeSeriesStore, tenant: str, now: datetime, bins: Sequence[Bin] | None = None
+) -> dict[str, Forecast]:
+    """Every bin's forecast from its last two weeks of readings; bins without readings have none."""
+    chosen = list(bins) if bins is not None else registry.bins(tenant)
+    history: dict[str, list[tuple[datetime, float]]] = defaultdict(list)
+    for r in store.readings(tenant, start=now - HISTORY, end=now + timedelta(minutes=5)):
+        history[r.bin_id].append((r.ts, r.filling_level))
+    own = {
+        b.id: f
+        for b in chosen
+        if (f := estimate(b.id, history.get(b.id, ()), threshold=b.threshold, now=now,
+                          fallback_rate_per_day=0.0)) is not None
+    }  # fmt: skip
+    borrowed = fraction_rates([(b.fraction.value, own[b.id]) for b in chosen if b.id in own])
+    out = {}
+    for b in chosen:
+        rate = borrowed.get(b.fraction.value, DEFAULT_RATE_PER_DAY)
+        f = estimate(b.id, history.get(b.id, ()), threshold=b.threshold, now=now, fallback_rate_per_day=rate)
+        if f is not None:
+            out[b.id] = f
+    return out
+
+
+def _groups(fleet: FleetSpec) -> list[tuple[str, frozenset[Fraction], list[VehicleSpec]]]:
+    groups: dict[tuple[str, frozenset[Fraction]], list[VehicleSpec]] = {}
+    for v in fleet.vehicles:
+        groups.setdefault((v.depot, frozenset(v.fractions)), []).append(v)
+    return [(depot, fractions, vs) for (depot, fractions), vs in groups.items()]
+
+
+def make_plan(
+    registry: Registry,
+    store: TimeSeriesStore,
+    *,
+    tenant: str,
+    day: date,
+    fleet: FleetSpec,
+    created_by: str,
+    now: datetime,
+    time_limit_s: float,
+    exclude: Iterable[str] = (),
+    replaces: int | None = None,
+) -> Plan:
+    zone = ZoneInfo(registry.tenant(tenant).timezone)
+    skip = set(exclude)
+    bins = [b for b in registry.bins(tenant) if b.id not in skip]
+    predicted = forecasts(registry, store, tenant, now, bins)
+    start = min(datetime.combine(day, v.shift_start, tzinfo=zone) for v in fleet.vehicles)
+    collection, next_start = start + timedelta(hours=4), start + timedelta(days=1)
+    left_out: list[LeftOut] = []
+    stops: dict[str, tuple[Bin, float, bool]] = {}  # bin id: (bin, fill at collection, mandatory)
+    for b in bins:
+        f = predicted.get(b.id)
+        if f is None:
+            left_out.append(LeftOut(bin_id=b.id, reason="no readings in two weeks: its fill is unknown"))
+            continue
+        fill = f.level_at(collection)
+        if f.level_at(next_start) >= b.threshold:
+            stops[b.id] = (b, fill, True)
+        elif fill >= fleet.optional_from:
+            stops[b.id] = (b, fill, False)
+    routes: list[PlannedRoute] = []
+    taken: set[str] = set()
+    places = {d.id: d for d in fleet.depots}
+    for depot_id, fractions, vehicles in _groups(fleet):
+        chosen = [
+            s for k, s in stops.items() if k not in taken and (not fractions or s[0].fraction in fractions)
+        ]
+        if not chosen:
+            continue
+        taken |= {s[0].id for s in chosen}
+        routes += _route_group(
+            fleet, places[depot_id], vehicles, chosen, start=start, time_limit_s=time_limit_s,
+            first_index=len(routes), left_out=left_out,
+        )  # fmt: skip
+    for k, (b, _, _) in stops.items():
+        if k not in taken:
+            left_out.append(LeftOut(bin_id=k, reason=f"no vehicle collects {b.fraction.value}"))
+    return Plan(
+        id=0, tenant=tenant, day=day, status=PlanStatus.DRAFT, created_at=now, created_by=created_by,
+        routes=tuple(routes), left_out=tuple(left_out), replaces=replaces,
+    )  # fmt: skip
+
+
+def _route_group(
+    fleet: FleetSpec,
+    depot: PlaceSpec,
+    vehicles: list[VehicleSpec],
+    chosen: list[tuple[Bin, float, bool]],
+    *,
+    start: datetime,
+    time_limit_s: float,
+    first_index: int,
+    left_out: list[LeftOut],
+) -> list[PlannedRoute]:
+    located = [depot.location, *(f.location for f in fleet.facilities), *(b.location for b, _, _ in chosen)]
+    trucks = tuple(
+        Vehicle(id=v.id, capacity=v.capacity_l, depot=depot.id, shift_s=v.shift_s) for v in vehicles
+    )
+    stops = tuple(
+        Stop(
+            id=b.id,
+            location=b.location,
+            demand=round(b.capacity_l * fill),
+            service_time_s=b.service_time_s,
+            penalty_m=None if mandatory else PENALTY_M_PER_FILL * fill,
+        )
+        for b, fill, mandatory in chosen
+    )
+    problem = Problem(
+        name=f"{depot.id}:{'+'.join(sorted(v.id for v in vehicles))}",
+        depots=(Depot(id=depot.id, location=depot.location),),
+        facilities=tuple(
+            Facility(id=f.id, location=f.location, unload_s=f.unload_s, unload_cost_m=f.unload_cost_m)
+            for f in fleet.facilities
+        ),
+        vehicles=trucks,
+        stops=stops,
+        distance_m=straight_line(located),
+        speed_kmh=fleet.speed_kmh,
+    )
+    solution = solve(problem, time_limit_s=time_limit_s)
+    by_id = {b.id: (b, fill) for b, fill, _ in chosen}
+    facilities = {f.id: f for f in fleet.facilities}
+    drivers = {v.id: v.driver for v in vehicles}
+    left_out += [
+        LeftOut(bin_id=k, reason="optional, and not worth its detour today") for k in solution.dropped
+    ]
+    routes = []
+    for n, route in enumerate(solution.routes):
+        visits = []
+        for seq, visit in enumerate(route.visits):
+            arrival = start + timedelta(seconds=visit.arrival_s)
+            if visit.kind == "stop":
+                b, fill = by_id[visit.id]
+                visits.append(PlannedVisit(
+                    seq=seq, kind="bin", id=b.id, location=b.location, arrival=arrival, load_l=visit.load,
+                    fraction=b.fraction, address=b.address, predicted_fill=round(fill, 3),
+                ))  # fmt: skip
+            else:
+                place = facilities[visit.id]
+                visits.append(PlannedVisit(
+                    seq=seq, kind="facility", id=place.id, location=place.location, arrival=arrival, load_l=0,
+                ))  # fmt: skip
+        routes.append(PlannedRoute(
+            index=first_index + n, vehicle=route.vehicle, driver=drivers[route.vehicle],
+            distance_m=round(route.distance_m, 1), duration_s=route.duration_s,
+            co2_kg=round(route.distance_m / 1000 * CO2_KG_PER_KM, 1), visits=tuple(visits),
+        ))  # fmt: skip
+    return routes

@@ -1,0 +1,1 @@
+"""The API's resources, a router per module."""

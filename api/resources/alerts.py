@@ -1,0 +1,62 @@
+"""Events, and the alerts among them: list, filter, acknowledge, resolve."""
+
+from __future__ import annotations
+
+from typing import Annotated
+
+from fastapi import APIRouter, Depends, Request
+
+from api.auth import DISPATCH, READ, allow, tenant_of
+from api.context import Services, services
+from api.problems import responses
+from api.resources.common import Page, PagingQuery, page
+from core.models import Alert, AlertStatus, AwareDatetime, Event, EventKind, Id, Principal
+
+router = APIRouter(prefix="/v1", responses=responses(401, 403))
+Ctx = Annotated[Services, Depends(services)]
+Reader = Annotated[Principal, Depends(allow(READ))]
+Dispatcher = Annotated[Principal, Depends(allow(DISPATCH))]
+
+
+@router.get("/events", tags=["alerts"], summary="what happened to bins and devices, newest first")
+def list_events(
+    request: Request, ctx: Ctx, who: Reader, paging: PagingQuery, kind: EventKind | None = None,
+    bin_id: Id | None = None, since: AwareDatetime | None = None,
+) -> Page[Event]:  # fmt: skip
+    found = [
+        e for e in reversed(ctx.registry.events(tenant_of(who), kind=kind.value if kind else None))
+        if (bin_id is None or e.bin_id == bin_id) and (since is None or e.ts >= since)
+    ]  # fmt: skip
+    return Page[Event].model_validate(page(request, found, paging))
+
+
+@router.get("/alerts", tags=["alerts"], summary="alerts (full, fire risk, tilted, low battery, silent)")
+def list_alerts(
+    request: Request, ctx: Ctx, who: Reader, paging: PagingQuery, status: AlertStatus | None = None,
+    kind: EventKind | None = None, bin_id: Id | None = None, since: AwareDatetime | None = None,
+) -> Page[Alert]:  # fmt: skip
+    kind_name = kind.value if kind else None
+    found = ctx.registry.alerts(
+        tenant_of(who), status=status, kind=kind_name, bin_id=bin_id, since=since, limit=1_000_000
+    )
+    body = page(request, found, paging)
+    return Page[Alert].model_validate(body)
+
+
+@router.get("/alerts/{alert_id}", tags=["alerts"], responses=responses(404))
+def get_alert(alert_id: int, ctx: Ctx, who: Reader) -> Alert:
+    return ctx.registry.alert(tenant_of(who), alert_id)
+
+
+@router.post("/alerts/{alert_id}/acknowledge", tags=["alerts"], responses=responses(404, 409))
+def acknowledge(alert_id: int, ctx: Ctx, who: Dispatcher) -> Alert:
+    return ctx.registry.set_alert_status(
+        tenant_of(who), alert_id, AlertStatus.ACKNOWLEDGED, who.key_id, ctx.clock()
+    )
+
+
+@router.post("/alerts/{alert_id}/resolve", tags=["alerts"], responses=responses(404, 409))
+def resolve(alert_id: int, ctx: Ctx, who: Dispatcher) -> Alert:
+    return ctx.registry.set_alert_status(
+        tenant_of(who), alert_id, AlertStatus.RESOLVED, who.key_id, ctx.clock()
+    )

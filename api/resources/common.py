@@ -1,0 +1,56 @@
+"""What the resources share: pages, ETags, JSON bodies."""
+
+from __future__ import annotations
+
+import hashlib
+from typing import Annotated, Any, Generic, TypeVar
+
+import orjson
+from fastapi import Query, Request
+from fastapi.responses import Response
+from pydantic import BaseModel, Field
+
+T = TypeVar("T")
+MAX_LIMIT = 1000
+
+
+class Page(BaseModel, Generic[T]):
+    """A page of a list: `next` is the next page's path, absent on the last one."""
+
+    items: list[T]
+    total: int = Field(description="items matching the filters, over all pages")
+    limit: int
+    offset: int
+    next: str | None = None
+
+
+class Paging(BaseModel):
+    limit: int = Field(100, ge=1, le=MAX_LIMIT, description="items per page")
+    offset: int = Field(0, ge=0, le=10_000_000, description="items to skip")
+
+
+PagingQuery = Annotated[Paging, Query()]
+
+
+def page(request: Request, items: list[Any], paging: Paging) -> dict[str, Any]:
+    """Slice a full list into a page, with the link to the next."""
+    chunk = items[paging.offset : paging.offset + paging.limit]
+    following = paging.offset + paging.limit
+    nxt = None
+    if following < len(items):
+        nxt = str(request.url.include_query_params(offset=following, limit=paging.limit))
+        nxt = nxt[nxt.index(request.url.path) :]
+    return {"items": chunk, "total": len(items), "limit": paging.limit, "offset": paging.offset, "next": nxt}
+
+
+def json_response(body: Any, *, status: int = 200, headers: dict[str, str] | None = None) -> Response:
+    return Response(orjson.dumps(body), status_code=status, media_type="application/json", headers=headers)
+
+
+def tagged(request: Request, content: bytes, media_type: str = "application/json") -> Response:
+    """A heavy read with a strong ETag; 304 when the client's copy is current."""
+    etag = '"' + hashlib.blake2b(content, digest_size=16).hexdigest() + '"'
+    matches = request.headers.get("if-none-match", "")
+    if etag in {m.strip() for m in matches.split(",")} or matches.strip() == "*":
+        return Response(status_code=304, headers={"ETag": etag})
+    return Response(content, media_type=media_type, headers={"ETag": etag, "Cache-Control": "no-cache"})

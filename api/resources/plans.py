@@ -1,0 +1,271 @@
+"""The fleet, plans (create, re-plan, approve, dispatch), their routes and exports, drivers' outcomes."""
+
+from __future__ import annotations
+
+from datetime import date
+from typing import Annotated
+from zoneinfo import ZoneInfo
+
+from fastapi import APIRouter, Depends, Request
+from fastapi.responses import Response
+from pydantic import BaseModel, Field
+
+from api import exports
+from api.auth import DISPATCH, READ, REPORT, ROUTES, allow, tenant_of
+from api.context import Services, services
+from api.planning import FleetSpec, make_plan
+from api.problems import responses
+from api.resources.common import Page, PagingQuery, page
+from core.errors import Conflict, InvalidInput, NotFound
+from core.models import (
+    AwareDatetime,
+    Id,
+    Outcome,
+    OutcomeStatus,
+    Plan,
+    PlannedRoute,
+    PlanStatus,
+    Principal,
+    Role,
+    SkipReason,
+)
+
+router = APIRouter(prefix="/v1", responses=responses(401, 403))
+Ctx = Annotated[Services, Depends(services)]
+Reader = Annotated[Principal, Depends(allow(READ))]
+Dispatcher = Annotated[Principal, Depends(allow(DISPATCH))]
+RouteReader = Annotated[Principal, Depends(allow(ROUTES))]
+Reporter = Annotated[Principal, Depends(allow(REPORT))]
+
+
+@router.get("/fleet", tags=["plans"], responses=responses(404), summary="depots, facilities and trucks")
+def get_fleet(ctx: Ctx, who: Reader) -> FleetSpec:
+    doc = ctx.registry.fleet(tenant_of(who))
+    if doc is None:
+        raise NotFound("the tenant has no fleet yet: PUT /v1/fleet")
+    return FleetSpec.model_validate(doc)
+
+
+@router.put("/fleet", tags=["plans"], responses=responses(422), summary="set depots, facilities and trucks")
+def put_fleet(fleet: FleetSpec, ctx: Ctx, who: Dispatcher) -> FleetSpec:
+    ctx.registry.save_fleet(tenant_of(who), fleet.model_dump(mode="json"))
+    return fleet
+
+
+class PlanRequest(BaseModel):
+    day: date = Field(examples=["2026-11-24"])
+    time_limit_s: float | None = Field(None, gt=0, le=600, description="route search; default from settings")
+
+
+class ReplanRequest(BaseModel):
+    time_limit_s: float | None = Field(None, gt=0, le=600)
+
+
+def _fleet(ctx: Services, tenant: str) -> FleetSpec:
+    doc = ctx.registry.fleet(tenant)
+    if doc is None:
+        raise Conflict("the tenant has no fleet: PUT /v1/fleet before planning")
+    return FleetSpec.model_validate(doc)
+
+
+@router.post(
+    "/plans", tags=["plans"], status_code=201, responses=responses(409, 422),
+    summary="forecast, select and route a day: a draft plan",
+)  # fmt: skip
+def create_plan(body: PlanRequest, ctx: Ctx, who: Dispatcher) -> Plan:
+    tenant = tenant_of(who)
+    limit = body.time_limit_s or ctx.settings.api.plan_time_limit_s
+    made = make_plan(
+        ctx.registry, ctx.store, tenant=tenant, day=body.day, fleet=_fleet(ctx, tenant),
+        created_by=who.key_id, now=ctx.clock(), time_limit_s=limit,
+    )  # fmt: skip
+    return ctx.registry.add_plan(made)
+
+
+@router.get("/plans", tags=["plans"], summary="plans, newest day first")
+def list_plans(
+    request: Request, ctx: Ctx, who: Reader, paging: PagingQuery, day: date | None = None,
+    status: PlanStatus | None = None,
+) -> Page[Plan]:  # fmt: skip
+    found = ctx.registry.plans(tenant_of(who), day=day, status=status, limit=1_000_000)
+    return Page[Plan].model_validate(page(request, found, paging))
+
+
+@router.get("/plans/{plan_id}", tags=["plans"], responses=responses(404))
+def get_plan(plan_id: int, ctx: Ctx, who: Reader) -> Plan:
+    return ctx.registry.plan(tenant_of(who), plan_id)
+
+
+def _move(ctx: Services, who: Principal, plan_id: int, source: PlanStatus, target: PlanStatus) -> Plan:
+    plan = ctx.registry.plan(tenant_of(who), plan_id)
+    if plan.status is not source:
+        raise Conflict(
+            f"plan {plan_id} is {plan.status.value}: only a {source.value} plan can be {target.value}"
+        )
+    return ctx.registry.set_plan_status(plan.tenant, plan_id, target)
+
+
+@router.post("/plans/{plan_id}/approve", tags=["plans"], responses=responses(404, 409))
+def approve(plan_id: int, ctx: Ctx, who: Dispatcher) -> Plan:
+    return _move(ctx, who, plan_id, PlanStatus.DRAFT, PlanStatus.APPROVED)
+
+
+@router.post(
+    "/plans/{plan_id}/dispatch", tags=["plans"], responses=responses(404, 409),
+    summary="send an approved plan to the drivers",
+)  # fmt: skip
+def dispatch(plan_id: int, ctx: Ctx, who: Dispatcher) -> Plan:
+    return _move(ctx, who, plan_id, PlanStatus.APPROVED, PlanStatus.DISPATCHED)
+
+
+@router.post(
+    "/plans/{plan_id}/replan", tags=["plans"], status_code=201, responses=responses(404, 409, 422),
+    summary="plan the rest of the day again (after an urgent event); bins already reported stay done",
+)  # fmt: skip
+def replan(plan_id: int, body: ReplanRequest, ctx: Ctx, who: Dispatcher) -> Plan:
+    tenant = tenant_of(who)
+    old = ctx.registry.plan(tenant, plan_id)
+    if old.status is PlanStatus.SUPERSEDED:
+        raise Conflict(f"plan {plan_id} was replaced already: re-plan its successor")
+    done = {o.bin_id for o in ctx.registry.outcomes(tenant, plan_id=plan_id)}
+    made = make_plan(
+        ctx.registry, ctx.store, tenant=tenant, day=old.day, fleet=_fleet(ctx, tenant), created_by=who.key_id,
+        now=ctx.clock(), time_limit_s=body.time_limit_s or ctx.settings.api.plan_time_limit_s, exclude=done,
+        replaces=plan_id,
+    )  # fmt: skip
+    return ctx.registry.add_plan(made)
+
+
+# routes: a driver sees only their own, and only once dispatched
+
+
+def _route(ctx: Services, who: Principal, plan_id: int, index: int) -> tuple[Plan, PlannedRoute]:
+    plan = ctx.registry.plan(tenant_of(who), plan_id)
+    route = next((r for r in plan.routes if r.index == index), None)
+    if route is None or (who.role is Role.DRIVER and not _drives(who, plan, route)):
+        raise NotFound(f"route {index} of plan {plan_id} not found")
+    return plan, route
+
+
+def _drives(who: Principal, plan: Plan, route: PlannedRoute) -> bool:
+    return plan.status is PlanStatus.DISPATCHED and route.driver is not None and route.driver == who.subject
+
+
+class RouteView(BaseModel):
+    """A route with what its driver has reported so far."""
+
+    plan_id: int
+    day: date
+    plan_status: PlanStatus
+    route: PlannedRoute
+    outcomes: list[Outcome]
+
+
+def _view(ctx: Services, plan: Plan, route: PlannedRoute) -> RouteView:
+    on_route = {v.id for v in route.visits if v.kind == "bin"}
+    reported = [o for o in ctx.registry.outcomes(plan.tenant, plan_id=plan.id) if o.bin_id in on_route]
+    return RouteView(plan_id=plan.id, day=plan.day, plan_status=plan.status, route=route, outcomes=reported)
+
+
+@router.get("/plans/{plan_id}/routes/{index}", tags=["routes"], responses=responses(404))
+def get_route(plan_id: int, index: int, ctx: Ctx, who: RouteReader) -> RouteView:
+    return _view(ctx, *_route(ctx, who, plan_id, index))
+
+
+@router.get(
+    "/my/routes", tags=["routes"], summary="the caller's routes on a day (default today): for drivers",
+)  # fmt: skip
+def my_routes(ctx: Ctx, who: RouteReader, day: date | None = None) -> list[RouteView]:
+    tenant = tenant_of(who)
+    day = day or ctx.clock().astimezone(ZoneInfo(ctx.registry.tenant(tenant).timezone)).date()
+    plans = ctx.registry.plans(tenant, day=day, status=PlanStatus.DISPATCHED)
+    return [_view(ctx, p, r) for p in plans for r in p.routes if _drives(who, p, r)]
+
+
+@router.get(
+    "/plans/{plan_id}/routes/{index}/gpx", tags=["routes"], responses=responses(404),
+    response_class=Response, summary="the route as GPX 1.1",
+)  # fmt: skip
+def route_gpx(plan_id: int, index: int, ctx: Ctx, who: RouteReader) -> Response:
+    plan, route = _route(ctx, who, plan_id, index)
+    name = f"plan-{plan_id}-route-{index}.gpx"
+    return Response(exports.gpx(plan, route), media_type="application/gpx+xml",
+                    headers={"Content-Disposition": f'attachment; filename="{name}"'})  # fmt: skip
+
+
+@router.get(
+    "/plans/{plan_id}/routes/{index}/geojson", tags=["routes"], responses=responses(404),
+    response_class=Response, summary="the route as GeoJSON: its line and its stops",
+)  # fmt: skip
+def route_geojson(plan_id: int, index: int, ctx: Ctx, who: RouteReader) -> Response:
+    return Response(exports.geojson(*_route(ctx, who, plan_id, index)), media_type="application/geo+json")
+
+
+@router.get(
+    "/plans/{plan_id}/routes/{index}/csv", tags=["routes"], responses=responses(404),
+    response_class=Response, summary="the route's stops as CSV",
+)  # fmt: skip
+def route_csv(plan_id: int, index: int, ctx: Ctx, who: RouteReader) -> Response:
+    _, route = _route(ctx, who, plan_id, index)
+    return Response(exports.csv_text(route), media_type="text/csv; charset=utf-8")
+
+
+@router.get(
+    "/plans/{plan_id}/routes/{index}/qr.svg", tags=["routes"], responses=responses(404),
+    response_class=Response, summary="a QR code that opens the route in the driver app",
+)  # fmt: skip
+def route_qr(plan_id: int, index: int, ctx: Ctx, who: RouteReader) -> Response:
+    _route(ctx, who, plan_id, index)
+    url = f"{ctx.settings.api.public_url.rstrip('/')}/driver#plan={plan_id}&route={index}"
+    return Response(exports.qr_svg(url), media_type="image/svg+xml")
+
+
+# outcomes
+
+
+class OutcomeRequest(BaseModel):
+    bin_id: Id
+    status: OutcomeStatus
+    reason: SkipReason | None = Field(None, description="why it was skipped; only for skipped")
+    note: str = Field("", max_length=500)
+    at: AwareDatetime = Field(description="when it happened, by the phone's clock")
+    client_id: str = Field(
+        min_length=8, max_length=64, pattern=r"^[A-Za-z0-9_\-]+$",
+        description="chosen by the phone per report: a report sent again is counted once",
+    )  # fmt: skip
+
+
+@router.post(
+    "/plans/{plan_id}/outcomes", tags=["routes"], status_code=201, responses=responses(404, 409, 422),
+    summary="a driver reports a bin collected or skipped (201; 200 for a report already received)",
+)  # fmt: skip
+def report(plan_id: int, body: OutcomeRequest, ctx: Ctx, who: Reporter) -> Response:
+    tenant = tenant_of(who)
+    plan = ctx.registry.plan(tenant, plan_id)
+    routes = [r for r in plan.routes if any(v.kind == "bin" and v.id == body.bin_id for v in r.visits)]
+    if who.role is Role.DRIVER:
+        routes = [r for r in routes if _drives(who, plan, r)]
+    if not routes:
+        raise NotFound(f"bin {body.bin_id!r} is not on a route of plan {plan_id} you may report on")
+    if plan.status is not PlanStatus.DISPATCHED:
+        raise Conflict(f"plan {plan_id} is {plan.status.value}: outcomes are reported on dispatched plans")
+    try:
+        outcome = Outcome(tenant=tenant, plan_id=plan_id, by=who.subject or who.key_id, **body.model_dump())
+    except ValueError as exc:
+        raise InvalidInput(str(exc).splitlines()[-1]) from exc
+    stored, new = ctx.registry.add_outcome(outcome)
+    if new and stored.status is OutcomeStatus.COLLECTED:
+        for hook in ctx.on_collected:
+            hook(tenant, stored.bin_id, stored.at)
+    return Response(stored.model_dump_json(), status_code=201 if new else 200, media_type="application/json")
+
+
+@router.get("/plans/{plan_id}/outcomes", tags=["routes"], responses=responses(404))
+def list_outcomes(plan_id: int, ctx: Ctx, who: RouteReader) -> list[Outcome]:
+    tenant = tenant_of(who)
+    plan = ctx.registry.plan(tenant, plan_id)
+    found = ctx.registry.outcomes(tenant, plan_id=plan_id)
+    if who.role is Role.DRIVER:
+        mine = {v.id for r in plan.routes if _drives(who, plan, r) for v in r.visits}
+        found = [o for o in found if o.bin_id in mine]
+    return found

@@ -1,0 +1,107 @@
+"""A bin's fill ahead: its rate since the last emptying, robust to noise and spikes (Theil–Sen).
+
+This is the estimate the API serves and plans select with until the forecasting issue's model
+(weekday rhythm, uncertainty from history) replaces it. A bin with too little history of its own
+borrows the median rate of its fraction, and says so in `reliability`.
+"""
+
+from __future__ import annotations
+
+import statistics
+from collections.abc import Sequence
+from datetime import datetime, timedelta
+from enum import StrEnum
+
+from pydantic import Field
+
+from core.models import AwareDatetime, FillingLevel, Frozen
+
+MIN_POINTS = 6
+MIN_SPAN = timedelta(hours=6)
+GOOD_POINTS, GOOD_SPAN = 24, timedelta(hours=24)
+_MAX_POINTS = 120  # pairwise slopes over at most this many readings
+
+
+class Reliability(StrEnum):
+    HIGH = "high"  # a day or more of its own readings since the last emptying
+    MEDIUM = "medium"  # some hours of its own readings
+    LOW = "low"  # borrowed: its fraction's median rate
+
+
+class Forecast(Frozen):
+    bin_id: str
+    made_at: AwareDatetime
+    filling_level: FillingLevel = Field(alias="fillingLevel", description="the latest reading's fill")
+    observed_at: AwareDatetime
+    rate_per_day: float = Field(ge=0, description="fill gained per day (1.0 = a whole bin)")
+    threshold: FillingLevel
+    full_at: AwareDatetime | None = Field(None, description="when the fill crosses the threshold")
+    reliability: Reliability
+
+    def level_at(self, when: datetime) -> float:
+        days = (when - self.observed_at).total_seconds() / 86_400
+        return min(1.0, max(0.0, self.filling_level + self.rate_per_day * max(0.0, days)))
+
+
+def since_emptying(points: Sequence[tuple[datetime, float]]) -> list[tuple[datetime, float]]:
+    """The readings after the last big drop (an emptying), in time order."""
+    ordered = sorted(points)
+    start = 0
+    for i in range(1, len(ordered)):
+        if ordered[i - 1][1] - ordered[i][1] >= 0.3:
+            start = i
+    return ordered[start:]
+
+
+def theil_sen_per_day(points: Sequence[tuple[datetime, float]]) -> float:
+    """The median of pairwise slopes, per day: one spike or a stuck stretch barely moves it."""
+    step = max(1, len(points) // _MAX_POINTS)
+    sample = points[::step]
+    slopes = [
+        (b[1] - a[1]) / ((b[0] - a[0]).total_seconds() / 86_400)
+        for i, a in enumerate(sample)
+        for b in sample[i + 1 :]
+        if b[0] > a[0]
+    ]
+    return statistics.median(slopes) if slopes else 0.0
+
+
+def estimate(
+    bin_id: str,
+    points: Sequence[tuple[datetime, float]],
+    *,
+    threshold: float,
+    now: datetime,
+    fallback_rate_per_day: float,
+) -> Forecast | None:
+    """The bin's forecast from its readings (any order); None when it has none."""
+    run = since_emptying(points)
+    if not run:
+        return None
+    span = run[-1][0] - run[0][0]
+    if len(run) >= MIN_POINTS and span >= MIN_SPAN:
+        rate = max(0.0, theil_sen_per_day(run))
+        good = len(run) >= GOOD_POINTS and span >= GOOD_SPAN
+        reliability = Reliability.HIGH if good else Reliability.MEDIUM
+    else:
+        rate, reliability = fallback_rate_per_day, Reliability.LOW
+    observed_at, level = run[-1]
+    if level >= threshold:
+        full_at: datetime | None = observed_at
+    elif rate > 0:
+        full_at = observed_at + timedelta(days=(threshold - level) / rate)
+    else:
+        full_at = None
+    return Forecast(
+        bin_id=bin_id, made_at=now, filling_level=level, observed_at=observed_at, rate_per_day=rate,
+        threshold=threshold, full_at=full_at, reliability=reliability,
+    )  # fmt: skip
+
+
+def fraction_rates(forecasts: Sequence[tuple[str, Forecast]]) -> dict[str, float]:
+    """The median own-history rate per fraction: what a bin without history borrows."""
+    rates: dict[str, list[float]] = {}
+    for fraction, forecast in forecasts:
+        if forecast.reliability is not Reliability.LOW:
+            rates.setdefault(fraction, []).append(forecast.rate_per_day)
+    return {fraction: statistics.median(values) for fraction, values in rates.items()}
