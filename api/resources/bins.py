@@ -19,7 +19,7 @@ from api.auth import EDIT_BINS, READ, allow, tenant_of
 from api.context import Services, services
 from api.planning import forecasts
 from api.problems import responses
-from api.resources.common import Page, PagingQuery, page, tagged
+from api.resources.common import Page, PagingQuery, dumps, page, tagged
 from core.errors import BinNotFound, Conflict, InvalidInput, NotFound
 from core.forecast import Forecast
 from core.models import AwareDatetime, Bin, BinSpec, Fraction, Id, Location, Principal
@@ -253,7 +253,7 @@ def _state_item(r: dict[str, Any]) -> dict[str, Any]:
 )  # fmt: skip
 def state(request: Request, ctx: Ctx, who: Reader) -> Response:
     rows = ctx.registry.state_rows(tenant_of(who))
-    return tagged(request, orjson.dumps([_state_item(r) for r in rows]))
+    return tagged(request, dumps([_state_item(r) for r in rows]))
 
 
 class Interval(StrEnum):
@@ -307,7 +307,7 @@ def readings(
             "ts": ts, "fillingLevel": round(sum(fills) / len(fills), 4), "min": min(fills), "max": max(fills),
             "count": len(fills), "temperature": round(sum(temps) / len(temps), 2) if temps else None,
         })  # fmt: skip
-    return tagged(request, orjson.dumps(points))
+    return tagged(request, dumps(points))
 
 
 def _bucket(ts: datetime, interval: Interval, zone: ZoneInfo) -> datetime:

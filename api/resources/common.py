@@ -43,8 +43,9 @@ def page(request: Request, items: list[Any], paging: Paging) -> dict[str, Any]:
     return {"items": chunk, "total": len(items), "limit": paging.limit, "offset": paging.offset, "next": nxt}
 
 
-def json_response(body: Any, *, status: int = 200, headers: dict[str, str] | None = None) -> Response:
-    return Response(orjson.dumps(body), status_code=status, media_type="application/json", headers=headers)
+def dumps(body: Any) -> bytes:
+    """JSON as the rest of the API writes it: UTC as `Z`."""
+    return orjson.dumps(body, option=orjson.OPT_UTC_Z)
 
 
 def tagged(request: Request, content: bytes, media_type: str = "application/json") -> Response:

@@ -8,7 +8,7 @@ from zoneinfo import ZoneInfo
 
 from fastapi import APIRouter, Depends, Request
 from fastapi.responses import Response
-from pydantic import BaseModel, Field
+from pydantic import BaseModel, Field, ValidationError
 
 from api import exports
 from api.auth import DISPATCH, READ, REPORT, ROUTES, allow, tenant_of
@@ -61,6 +61,10 @@ class ReplanRequest(BaseModel):
     time_limit_s: float | None = Field(None, gt=0, le=600)
 
 
+def _search_time(ctx: Services, asked: float | None) -> float:
+    return min(asked or ctx.settings.api.plan_time_limit_s, ctx.settings.api.plan_time_limit_max_s)
+
+
 def _fleet(ctx: Services, tenant: str) -> FleetSpec:
     doc = ctx.registry.fleet(tenant)
     if doc is None:
@@ -74,10 +78,9 @@ def _fleet(ctx: Services, tenant: str) -> FleetSpec:
 )  # fmt: skip
 def create_plan(body: PlanRequest, ctx: Ctx, who: Dispatcher) -> Plan:
     tenant = tenant_of(who)
-    limit = body.time_limit_s or ctx.settings.api.plan_time_limit_s
     made = make_plan(
         ctx.registry, ctx.store, tenant=tenant, day=body.day, fleet=_fleet(ctx, tenant),
-        created_by=who.key_id, now=ctx.clock(), time_limit_s=limit,
+        created_by=who.key_id, now=ctx.clock(), time_limit_s=_search_time(ctx, body.time_limit_s),
     )  # fmt: skip
     return ctx.registry.add_plan(made)
 
@@ -130,7 +133,7 @@ def replan(plan_id: int, body: ReplanRequest, ctx: Ctx, who: Dispatcher) -> Plan
     done = {o.bin_id for o in ctx.registry.outcomes(tenant, plan_id=plan_id)}
     made = make_plan(
         ctx.registry, ctx.store, tenant=tenant, day=old.day, fleet=_fleet(ctx, tenant), created_by=who.key_id,
-        now=ctx.clock(), time_limit_s=body.time_limit_s or ctx.settings.api.plan_time_limit_s, exclude=done,
+        now=ctx.clock(), time_limit_s=_search_time(ctx, body.time_limit_s), exclude=done,
         replaces=plan_id,
     )  # fmt: skip
     return ctx.registry.add_plan(made)
@@ -251,8 +254,8 @@ def report(plan_id: int, body: OutcomeRequest, ctx: Ctx, who: Reporter) -> Respo
         raise Conflict(f"plan {plan_id} is {plan.status.value}: outcomes are reported on dispatched plans")
     try:
         outcome = Outcome(tenant=tenant, plan_id=plan_id, by=who.subject or who.key_id, **body.model_dump())
-    except ValueError as exc:
-        raise InvalidInput(str(exc).splitlines()[-1]) from exc
+    except ValidationError as exc:
+        raise InvalidInput(exc.errors()[0]["msg"].removeprefix("Value error, ")) from exc
     stored, new = ctx.registry.add_outcome(outcome)
     if new and stored.status is OutcomeStatus.COLLECTED:
         for hook in ctx.on_collected:

@@ -1,0 +1,151 @@
+"""Plans: created from forecasts, approved, dispatched, re-planned; drivers' reports counted once; exports."""
+
+from __future__ import annotations
+
+import csv
+import io
+import xml.etree.ElementTree as ET
+from pathlib import Path
+from typing import Any
+
+import xmlschema
+
+from tests.api.conftest import FLEET, NOW, World
+from tests.api.test_access import dispatched_plan
+
+GPX_XSD = Path(__file__).resolve().parent / "data" / "gpx-1.1.xsd"
+
+
+def test_a_plan_collects_every_bin_due_and_every_route_unloads(world: World) -> None:
+    client, h = world.client, world.auth("kalmar", "dispatcher")
+    plan = client.post("/v1/plans", json={"day": "2026-11-23", "time_limit_s": 1}, headers=h).json()
+    assert plan["status"] == "draft"
+    forecasts = {f["bin_id"]: f for f in client.get("/v1/forecasts?limit=100", headers=h).json()["items"]}
+    due = {b for b, f in forecasts.items() if f["full_at"] and f["full_at"] < "2026-11-24T05:00:00Z"}
+    planned = {v["id"] for r in plan["routes"] for v in r["visits"] if v["kind"] == "bin"}
+    assert due and due <= planned  # every bin that fills before tomorrow's shift is on a route
+    left = {x["bin_id"] for x in plan["left_out"]}
+    assert not planned & left
+    for route in plan["routes"]:
+        assert route["visits"][-1]["kind"] == "facility"  # unloads before it returns
+        assert max(v["load_l"] for v in route["visits"]) <= 30_000
+        arrivals = [v["arrival"] for v in route["visits"]]
+        assert arrivals == sorted(arrivals) and arrivals[0] >= "2026-11-23T06:00:00+01:00"
+        assert route["driver"] in ("anna", "bo") and route["co2_kg"] > 0
+
+
+def test_approve_then_dispatch_in_that_order_only(world: World) -> None:
+    client, h = world.client, world.auth("kalmar", "dispatcher")
+    plan_id = client.post("/v1/plans", json={"day": "2026-11-23", "time_limit_s": 1}, headers=h).json()["id"]
+    early = client.post(f"/v1/plans/{plan_id}/dispatch", headers=h)
+    assert (early.status_code, early.json()["detail"]) == (
+        409, f"plan {plan_id} is draft: only a approved plan can be dispatched",
+    )  # fmt: skip
+    assert client.post(f"/v1/plans/{plan_id}/approve", headers=h).json()["status"] == "approved"
+    assert client.post(f"/v1/plans/{plan_id}/dispatch", headers=h).json()["status"] == "dispatched"
+    assert client.post(f"/v1/plans/{plan_id}/approve", headers=h).status_code == 409
+    listed = client.get("/v1/plans?status=dispatched", headers=h).json()
+    assert [p["id"] for p in listed["items"]] == [plan_id]
+
+
+def test_planning_without_a_fleet_says_what_to_do(world: World) -> None:
+    client, h = world.client, world.auth("kalmar", "dispatcher")
+    bad = client.put("/v1/fleet", json=FLEET | {"facilities": []}, headers=h)
+    assert bad.status_code == 422 and bad.json()["errors"][0]["field"] == "body.facilities"
+    unknown = client.put(
+        "/v1/fleet", json=FLEET | {"vehicles": [FLEET["vehicles"][0] | {"depot": "x"}]}, headers=h
+    )  # type: ignore[operator]
+    assert "starts at unknown depot 'x'" in unknown.json()["detail"]
+    with world.services.registry.engine.begin() as conn:
+        conn.exec_driver_sql("DELETE FROM fleets")
+    answer = client.post("/v1/plans", json={"day": "2026-11-23"}, headers=h)
+    assert (answer.status_code, answer.json()["detail"]) == (
+        409,
+        "the tenant has no fleet: PUT /v1/fleet before planning",
+    )
+
+
+def _report(world: World, plan: dict[str, Any], who: str, bin_id: str, **extra: Any) -> Any:
+    body = {
+        "bin_id": bin_id,
+        "status": "collected",
+        "at": NOW.isoformat(),
+        "client_id": f"{who}-{bin_id}"[:64],
+    }
+    return world.client.post(
+        f"/v1/plans/{plan['id']}/outcomes", json=body | extra, headers=world.auth("kalmar", who)
+    )
+
+
+def test_a_drivers_report_is_counted_once_however_often_it_is_sent(world: World) -> None:
+    plan = dispatched_plan(world)
+    route = plan["routes"][0]
+    driver, bins = route["driver"], [v["id"] for v in route["visits"] if v["kind"] == "bin"]
+    first = _report(world, plan, driver, bins[0])
+    assert first.status_code == 201 and first.json()["by"] == driver
+    again = _report(world, plan, driver, bins[0])
+    assert again.status_code == 200 and again.json() == first.json()
+    assert world.collected == [
+        ("kalmar", bins[0], NOW)
+    ]  # told once: the simulator and the fill model hear it
+    skipped = _report(world, plan, driver, bins[1], status="skipped", reason="blocked", client_id="skip-0001")
+    assert skipped.status_code == 201 and skipped.json()["reason"] == "blocked"
+    no_reason = _report(world, plan, driver, bins[2], status="skipped", client_id="skip-0002")
+    assert no_reason.status_code == 422 and "needs a reason" in no_reason.json()["detail"]
+    bad_reason = _report(world, plan, driver, bins[2], status="skipped", reason="lazy", client_id="skip-0003")
+    assert bad_reason.json()["errors"][0]["field"] == "body.reason"
+    other = "bo" if driver == "anna" else "anna"
+    assert _report(world, plan, other, bins[2]).status_code == 404  # not on their route
+    view = world.client.get(
+        f"/v1/plans/{plan['id']}/routes/{route['index']}", headers=world.auth("kalmar", driver)
+    )
+    assert [(o["bin_id"], o["status"]) for o in view.json()["outcomes"]] == [
+        (bins[0], "collected"),
+        (bins[1], "skipped"),
+    ]
+    kpis = world.client.get("/v1/kpis/daily?day=2026-11-23", headers=world.auth("kalmar", "viewer")).json()
+    assert (kpis["emptyings"], kpis["skipped"], kpis["routes"]) == (1, 1, len(plan["routes"]))
+    assert kpis["km"] == round(sum(r["distance_m"] for r in plan["routes"]) / 1000, 1)
+
+
+def test_reports_wait_for_dispatch(world: World) -> None:
+    client, h = world.client, world.auth("kalmar", "dispatcher")
+    plan = client.post("/v1/plans", json={"day": "2026-11-23", "time_limit_s": 1}, headers=h).json()
+    some_bin = next(v["id"] for r in plan["routes"] for v in r["visits"] if v["kind"] == "bin")
+    answer = _report(world, plan, "dispatcher", some_bin)
+    assert (answer.status_code, answer.json()["detail"]) == (
+        409, f"plan {plan['id']} is draft: outcomes are reported on dispatched plans")  # fmt: skip
+
+
+def test_a_replan_keeps_what_was_done_and_supersedes_the_old_plan(world: World) -> None:
+    plan = dispatched_plan(world)
+    route = plan["routes"][0]
+    done = [v["id"] for v in route["visits"] if v["kind"] == "bin"][:2]
+    for n, bin_id in enumerate(done):
+        assert _report(world, plan, route["driver"], bin_id, client_id=f"done-{n:04d}").status_code == 201
+    h = world.auth("kalmar", "dispatcher")
+    new = world.client.post(f"/v1/plans/{plan['id']}/replan", json={"time_limit_s": 1}, headers=h).json()
+    assert new["replaces"] == plan["id"] and new["status"] == "draft"
+    replanned = {v["id"] for r in new["routes"] for v in r["visits"] if v["kind"] == "bin"}
+    assert not replanned & set(done)
+    assert world.client.get(f"/v1/plans/{plan['id']}", headers=h).json()["status"] == "superseded"
+    assert world.client.post(f"/v1/plans/{plan['id']}/replan", json={}, headers=h).status_code == 409
+
+
+def test_route_exports_gpx_valid_against_the_schema_geojson_csv_and_a_qr_code(world: World) -> None:
+    plan = dispatched_plan(world)
+    route = plan["routes"][0]
+    base, h = f"/v1/plans/{plan['id']}/routes/{route['index']}", world.auth("kalmar", route["driver"])
+    gpx = world.client.get(f"{base}/gpx", headers=h)
+    assert gpx.headers["content-type"] == "application/gpx+xml"
+    xmlschema.XMLSchema(GPX_XSD).validate(gpx.text)
+    ns = {"g": "http://www.topografix.com/GPX/1/1"}
+    points = ET.fromstring(gpx.text).findall("g:rte/g:rtept", ns)
+    assert [p.findtext("g:name", namespaces=ns) for p in points] == [v["id"] for v in route["visits"]]
+    geo = world.client.get(f"{base}/geojson", headers=h).json()
+    assert geo["features"][0]["geometry"]["type"] == "LineString"
+    assert len(geo["features"]) == 1 + len(route["visits"])
+    rows = list(csv.DictReader(io.StringIO(world.client.get(f"{base}/csv", headers=h).text)))
+    assert [r["id"] for r in rows] == [v["id"] for v in route["visits"]] and rows[0]["seq"] == "1"
+    qr = world.client.get(f"{base}/qr.svg", headers=h)
+    assert qr.headers["content-type"] == "image/svg+xml" and qr.text.lstrip().startswith("<?xml")
