@@ -10,13 +10,15 @@ def test_create_read_replace_delete(world: World) -> None:
     client, h = world.client, world.auth("kalmar", "dispatcher")
     made = client.post("/v1/bins", json=NEW_BIN, headers=h)
     assert made.status_code == 201
-    assert made.json()["binFullnessThreshold"] == 0.8 and made.json()["tenant"] == "kalmar"
+    assert made.json()["binFullnessThreshold"] == 0.8
+    assert made.json()["tenant"] == "kalmar"
     again = client.post("/v1/bins", json=NEW_BIN, headers=h)
     assert (again.status_code, again.json()["detail"]) == (409, "bin 'new-bin' exists already")
     replaced = client.put("/v1/bins/new-bin", json=NEW_BIN | {"capacity_l": 660}, headers=h)
     assert replaced.json()["capacity_l"] == 660
     mismatch = client.put("/v1/bins/other", json=NEW_BIN, headers=h)
-    assert mismatch.status_code == 422 and "differs from the path" in mismatch.json()["detail"]
+    assert mismatch.status_code == 422
+    assert "differs from the path" in mismatch.json()["detail"]
     assert client.delete("/v1/bins/new-bin", headers=h).status_code == 204
     assert client.get("/v1/bins/new-bin", headers=h).status_code == 404
     assert client.delete("/v1/bins/new-bin", headers=h).status_code == 404
@@ -31,7 +33,8 @@ def test_validation_errors_are_problem_details_that_name_the_field(world: World)
     assert answer.status_code == 422
     assert answer.headers["content-type"] == "application/problem+json"
     problem = answer.json()
-    assert problem["type"].endswith("/unprocessable-entity") and problem["instance"] == "/v1/bins"
+    assert problem["type"].endswith("/unprocessable-entity")
+    assert problem["instance"] == "/v1/bins"
     assert {e["field"] for e in problem["errors"]} == {"body.capacity_l", "body.fraction"}
     calibration = world.client.post(
         "/v1/bins", json=NEW_BIN | {"full_distance_mm": 1500}, headers=world.auth("kalmar", "admin")
@@ -44,20 +47,23 @@ def test_lists_come_in_pages_with_filters(world: World) -> None:
     first = client.get("/v1/bins?limit=10", headers=h).json()
     assert (first["total"], len(first["items"]), first["next"]) == (24, 10, "/v1/bins?offset=10&limit=10")
     last = client.get("/v1/bins?limit=10&offset=20", headers=h).json()
-    assert len(last["items"]) == 4 and last["next"] is None
+    assert len(last["items"]) == 4
+    assert last["next"] is None
     ids = [
         b["id"] for page in (first, client.get(first["next"], headers=h).json(), last) for b in page["items"]
     ]
     assert len(set(ids)) == 24
     plastic = client.get("/v1/bins?fraction=plastic&limit=100", headers=h).json()
-    assert plastic["total"] == 12 and all(b["fraction"] == "plastic" for b in plastic["items"])
+    assert plastic["total"] == 12
+    assert all(b["fraction"] == "plastic" for b in plastic["items"])
     assert client.get("/v1/bins?limit=0", headers=h).json()["errors"][0]["field"] == "query.limit"
 
 
 def test_csv_and_geojson_export_import_round_trip(world: World) -> None:
     client, h = world.client, world.auth("kalmar", "integration")
     csv_text = client.get("/v1/exports/bins.csv", headers=h).text
-    assert csv_text.startswith("id,lat,lon,fraction,capacity_l") and csv_text.count("\n") == 25
+    assert csv_text.startswith("id,lat,lon,fraction,capacity_l")
+    assert csv_text.count("\n") == 25
     geo = client.get("/v1/exports/bins.geojson", headers=h)
     assert geo.headers["content-type"] == "application/geo+json"
     assert len(geo.json()["features"]) == 24
@@ -96,9 +102,9 @@ def test_a_bad_import_names_the_row_and_changes_nothing(world: World) -> None:
 
 def test_a_bin_as_a_fiware_waste_container(world: World) -> None:
     entity = world.client.get(f"/v1/bins/{BIN}/fiware", headers=world.auth("kalmar", "viewer")).json()
-    assert entity["id"] == f"urn:ngsi-ld:WasteContainer:kalmar:{BIN}" and entity["type"] == "WasteContainer"
+    assert entity["id"] == f"urn:ngsi-ld:WasteContainer:kalmar:{BIN}"
+    assert entity["type"] == "WasteContainer"
     assert entity["location"]["value"]["type"] == "Point"
     assert entity["binCapacity"] == {"type": "Property", "value": 3000.0, "unitCode": "LTR"}
-    assert 0 < entity["fillingLevel"]["value"] <= 1 and entity["fillingLevel"]["observedAt"].startswith(
-        "2026-11-23"
-    )
+    assert 0 < entity["fillingLevel"]["value"] <= 1
+    assert entity["fillingLevel"]["observedAt"].startswith("2026-11-23")

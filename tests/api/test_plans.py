@@ -23,15 +23,18 @@ def test_a_plan_collects_every_bin_due_and_every_route_unloads(world: World) -> 
     forecasts = {f["bin_id"]: f for f in client.get("/v1/forecasts?limit=100", headers=h).json()["items"]}
     due = {b for b, f in forecasts.items() if f["full_at"] and f["full_at"] < "2026-11-24T05:00:00Z"}
     planned = {v["id"] for r in plan["routes"] for v in r["visits"] if v["kind"] == "bin"}
-    assert due and due <= planned  # every bin that fills before tomorrow's shift is on a route
+    assert due
+    assert due <= planned
     left = {x["bin_id"] for x in plan["left_out"]}
     assert not planned & left
     for route in plan["routes"]:
         assert route["visits"][-1]["kind"] == "facility"  # unloads before it returns
         assert max(v["load_l"] for v in route["visits"]) <= 30_000
         arrivals = [v["arrival"] for v in route["visits"]]
-        assert arrivals == sorted(arrivals) and arrivals[0] >= "2026-11-23T06:00:00+01:00"
-        assert route["driver"] in ("anna", "bo") and route["co2_kg"] > 0
+        assert arrivals == sorted(arrivals)
+        assert arrivals[0] >= "2026-11-23T06:00:00+01:00"
+        assert route["driver"] in ("anna", "bo")
+        assert route["co2_kg"] > 0
 
 
 def test_approve_then_dispatch_in_that_order_only(world: World) -> None:
@@ -51,7 +54,8 @@ def test_approve_then_dispatch_in_that_order_only(world: World) -> None:
 def test_planning_without_a_fleet_says_what_to_do(world: World) -> None:
     client, h = world.client, world.auth("kalmar", "dispatcher")
     bad = client.put("/v1/fleet", json=FLEET | {"facilities": []}, headers=h)
-    assert bad.status_code == 422 and bad.json()["errors"][0]["field"] == "body.facilities"
+    assert bad.status_code == 422
+    assert bad.json()["errors"][0]["field"] == "body.facilities"
     unknown = client.put(
         "/v1/fleet", json=FLEET | {"vehicles": [FLEET["vehicles"][0] | {"depot": "x"}]}, headers=h
     )  # type: ignore[operator]
@@ -82,16 +86,20 @@ def test_a_drivers_report_is_counted_once_however_often_it_is_sent(world: World)
     route = plan["routes"][0]
     driver, bins = route["driver"], [v["id"] for v in route["visits"] if v["kind"] == "bin"]
     first = _report(world, plan, driver, bins[0])
-    assert first.status_code == 201 and first.json()["by"] == driver
+    assert first.status_code == 201
+    assert first.json()["by"] == driver
     again = _report(world, plan, driver, bins[0])
-    assert again.status_code == 200 and again.json() == first.json()
+    assert again.status_code == 200
+    assert again.json() == first.json()
     assert world.collected == [
         ("kalmar", bins[0], NOW)
     ]  # told once: the simulator and the fill model hear it
     skipped = _report(world, plan, driver, bins[1], status="skipped", reason="blocked", client_id="skip-0001")
-    assert skipped.status_code == 201 and skipped.json()["reason"] == "blocked"
+    assert skipped.status_code == 201
+    assert skipped.json()["reason"] == "blocked"
     no_reason = _report(world, plan, driver, bins[2], status="skipped", client_id="skip-0002")
-    assert no_reason.status_code == 422 and "needs a reason" in no_reason.json()["detail"]
+    assert no_reason.status_code == 422
+    assert "needs a reason" in no_reason.json()["detail"]
     bad_reason = _report(world, plan, driver, bins[2], status="skipped", reason="lazy", client_id="skip-0003")
     assert bad_reason.json()["errors"][0]["field"] == "body.reason"
     other = "bo" if driver == "anna" else "anna"
@@ -125,7 +133,8 @@ def test_a_replan_keeps_what_was_done_and_supersedes_the_old_plan(world: World) 
         assert _report(world, plan, route["driver"], bin_id, client_id=f"done-{n:04d}").status_code == 201
     h = world.auth("kalmar", "dispatcher")
     new = world.client.post(f"/v1/plans/{plan['id']}/replan", json={"time_limit_s": 1}, headers=h).json()
-    assert new["replaces"] == plan["id"] and new["status"] == "draft"
+    assert new["replaces"] == plan["id"]
+    assert new["status"] == "draft"
     replanned = {v["id"] for r in new["routes"] for v in r["visits"] if v["kind"] == "bin"}
     assert not replanned & set(done)
     assert world.client.get(f"/v1/plans/{plan['id']}", headers=h).json()["status"] == "superseded"
@@ -146,6 +155,8 @@ def test_route_exports_gpx_valid_against_the_schema_geojson_csv_and_a_qr_code(wo
     assert geo["features"][0]["geometry"]["type"] == "LineString"
     assert len(geo["features"]) == 1 + len(route["visits"])
     rows = list(csv.DictReader(io.StringIO(world.client.get(f"{base}/csv", headers=h).text)))
-    assert [r["id"] for r in rows] == [v["id"] for v in route["visits"]] and rows[0]["seq"] == "1"
+    assert [r["id"] for r in rows] == [v["id"] for v in route["visits"]]
+    assert rows[0]["seq"] == "1"
     qr = world.client.get(f"{base}/qr.svg", headers=h)
-    assert qr.headers["content-type"] == "image/svg+xml" and qr.text.lstrip().startswith("<?xml")
+    assert qr.headers["content-type"] == "image/svg+xml"
+    assert qr.text.lstrip().startswith("<?xml")

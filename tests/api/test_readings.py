@@ -12,16 +12,19 @@ def test_state_has_every_bin_and_an_etag(world: World) -> None:
     client, h = world.client, world.auth("kalmar", "viewer")
     first = client.get("/v1/state", headers=h)
     rows = first.json()
-    assert len(rows) == 24 and all(0 < r["fillingLevel"] <= 1 for r in rows)
+    assert len(rows) == 24
+    assert all(0 < r["fillingLevel"] <= 1 for r in rows)
     assert rows[0]["ts"] == (NOW - timedelta(hours=2)).isoformat().replace("+00:00", "Z")
     etag = first.headers["etag"]
     unchanged = client.get("/v1/state", headers=h | {"If-None-Match": etag})
-    assert unchanged.status_code == 304 and unchanged.content == b""
+    assert unchanged.status_code == 304
+    assert unchanged.content == b""
     client.put("/v1/bins/extra", headers=world.auth("kalmar", "admin"), json={
         "id": "extra", "location": {"lat": 56.7, "lon": 16.3}, "fraction": "glass", "capacity_l": 600,
         "empty_distance_mm": 1000, "full_distance_mm": 100})  # fmt: skip
     changed = client.get("/v1/state", headers=h | {"If-None-Match": etag})
-    assert changed.status_code == 200 and changed.headers["etag"] != etag
+    assert changed.status_code == 200
+    assert changed.headers["etag"] != etag
     extra = next(r for r in changed.json() if r["id"] == "extra")
     assert extra["fillingLevel"] is None  # no reading yet, but on the map
 
@@ -36,7 +39,8 @@ def test_history_raw_and_aggregated(world: World) -> None:
         f"/v1/bins/{BIN}/readings", params={"start": start, "end": end, "interval": "6h"}, headers=h
     )
     points, buckets = raw.json(), six.json()
-    assert len(points) == 12 and all(p["count"] == 1 for p in points)  # every two hours
+    assert len(points) == 12
+    assert all(p["count"] == 1 for p in points)
     assert sum(b["count"] for b in buckets) == 12
     assert [b["ts"][11:] for b in buckets] == [
         "00:00:00Z",
@@ -47,7 +51,9 @@ def test_history_raw_and_aggregated(world: World) -> None:
     ]
     second = buckets[1]  # 07, 09 and 11 o'clock
     inside = [p["fillingLevel"] for p in points if p["ts"][11:13] in ("07", "09", "11")]
-    assert second["count"] == 3 and second["min"] == min(inside) and second["max"] == max(inside)
+    assert second["count"] == 3
+    assert second["min"] == min(inside)
+    assert second["max"] == max(inside)
     assert abs(second["fillingLevel"] - sum(inside) / 3) < 1e-3
     daily = client.get(f"/v1/bins/{BIN}/readings", params={"interval": "1d"}, headers=h).json()
     assert [d["ts"][10:] for d in daily] == ["T00:00:00+01:00"] * len(daily)  # Kalmar's days, not UTC's
@@ -56,17 +62,20 @@ def test_history_raw_and_aggregated(world: World) -> None:
     backwards = client.get(f"/v1/bins/{BIN}/readings", params={"start": end, "end": start}, headers=h)
     assert (backwards.status_code, backwards.json()["detail"]) == (422, "start must come before end")
     naive = client.get(f"/v1/bins/{BIN}/readings", params={"start": "2026-11-20T00:00:00"}, headers=h)
-    assert naive.status_code == 422 and naive.json()["errors"][0]["field"] == "query.start"
+    assert naive.status_code == 422
+    assert naive.json()["errors"][0]["field"] == "query.start"
 
 
 def test_forecasts_say_when_each_bin_is_full_and_how_sure_they_are(world: World) -> None:
     client, h = world.client, world.auth("kalmar", "viewer")
     one = client.get(f"/v1/bins/{BIN}/forecast", headers=h).json()
-    assert one["reliability"] == "high" and one["rate_per_day"] > 0
+    assert one["reliability"] == "high"
+    assert one["rate_per_day"] > 0
     assert abs(one["rate_per_day"] - 0.004 * 24) < 0.01  # the world's first bin fills 0.4 % an hour
     listed = client.get("/v1/forecasts?limit=100", headers=h).json()["items"]
     fulls = [f["full_at"] for f in listed]
-    assert fulls == sorted(fulls) and len(listed) == 24
+    assert fulls == sorted(fulls)
+    assert len(listed) == 24
 
 
 def test_alerts_are_acknowledged_then_resolved(world: World) -> None:
@@ -75,11 +84,13 @@ def test_alerts_are_acknowledged_then_resolved(world: World) -> None:
     assert [a["event"]["kind"] for a in alerts["items"]] == ["fire_risk", "full"]  # newest first; not emptied
     fire = alerts["items"][0]["id"]
     acked = client.post(f"/v1/alerts/{fire}/acknowledge", headers=h).json()
-    assert acked["status"] == "acknowledged" and acked["acknowledged_at"] is not None
+    assert acked["status"] == "acknowledged"
+    assert acked["acknowledged_at"] is not None
     assert client.get("/v1/alerts?status=open", headers=h).json()["total"] == 1
     resolved = client.post(f"/v1/alerts/{fire}/resolve", headers=h).json()
     assert resolved["status"] == "resolved"
     again = client.post(f"/v1/alerts/{fire}/acknowledge", headers=h)
     assert (again.status_code, again.json()["detail"]) == (409, f"alert {fire} is resolved already")
     events = client.get("/v1/events?kind=emptied", headers=h).json()
-    assert events["total"] == 1 and events["items"][0]["value"] == 0.8
+    assert events["total"] == 1
+    assert events["items"][0]["value"] == 0.8
