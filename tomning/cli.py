@@ -321,3 +321,50 @@ def route_solve(
     from tomning.routes import solve_file
 
     solve_file(problem_file, time_limit_s=time_limit_s, out=out, map_file=map_file)
+
+
+keys = typer.Typer(help="API keys: make one for a tenant (or the platform), list, revoke.")
+app.add_typer(keys, name="keys")
+
+
+@app.command("api")
+def api_serve(
+    host: Annotated[str | None, typer.Option(help="Address to listen on (TOMNING_API__HOST).")] = None,
+    port: Annotated[int | None, typer.Option(help="Port (TOMNING_API__PORT).")] = None,
+) -> None:
+    """Serve the HTTP API (OpenAPI at /docs). Make a first key with `tomning keys create`."""
+    from core.settings import get_settings
+    from tomning.apiserver import serve
+
+    settings = get_settings()
+    changes = {k: v for k, v in (("host", host), ("port", port)) if v is not None}
+    serve(settings.model_copy(update={"api": settings.api.model_copy(update=changes)}))
+
+
+@keys.command("create")
+def keys_create(
+    role: Annotated[str, typer.Option(help="admin, dispatcher, driver, viewer or integration.")],
+    tenant: Annotated[str | None, typer.Option(help="Tenant id; leave out with --platform.")] = None,
+    platform: Annotated[bool, typer.Option(help="The platform's admin key (tenants, first keys).")] = False,
+    name: Annotated[str, typer.Option(help="What the key is for.")] = "",
+    driver: Annotated[str | None, typer.Option(help="For a driver's key: the driver's username.")] = None,
+) -> None:
+    """Make an API key and print it once (the registry keeps only its hash)."""
+    from datetime import UTC, datetime
+
+    from api.resources.admin import issue
+    from core.models import Role
+    from tomning.runtime import open_registry
+
+    if platform == (tenant is not None):
+        raise typer.BadParameter("give --tenant, or --platform for the platform's admin key")
+    try:
+        chosen = Role(role)
+    except ValueError as exc:
+        raise typer.BadParameter(f"role must be one of {', '.join(r.value for r in Role)}") from exc
+    with open_registry() as registry:
+        if tenant is not None:
+            registry.tenant(tenant)
+        made = issue(registry, datetime.now(UTC), tenant=tenant, role=chosen, name=name, subject=driver)
+    typer.echo(made.key)
+    typer.echo(f"# {chosen.value} key {made.info.id} for {tenant or 'the platform'}: shown once", err=True)

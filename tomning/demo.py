@@ -6,12 +6,16 @@ import contextlib
 import threading
 import time
 from collections.abc import Iterator
+from datetime import UTC, datetime
 
 from rich.console import Console, Group
 from rich.live import Live
 from rich.table import Table
 
+from core.registry import Registry
 from core.settings import Settings, get_settings
+from core.timeseries import TimeSeriesStore
+from tomning.apiserver import Served
 from tomning.runtime import open_registry, seed_tenant
 
 TENANT = "kalmar"
@@ -64,6 +68,39 @@ def _view(service: object, registry: object, started: float, published: int) -> 
     return Group(flow, fullest)
 
 
+# Kalmar's trucks leave from the town's depot and tip at Moskogen, the waste facility north-west of town.
+DEMO_FLEET = {
+    "depots": [{"id": "depot", "location": {"lat": 56.6745, "lon": 16.3220}}],
+    "facilities": [{"id": "moskogen", "location": {"lat": 56.6827, "lon": 16.2353}}],
+    "vehicles": [
+        {"id": "truck-1", "capacity_l": 40_000, "depot": "depot", "driver": "anna"},
+        {"id": "truck-2", "capacity_l": 40_000, "depot": "depot", "driver": "bo"},
+    ],
+}
+
+
+def _serve_api(settings: Settings, registry: Registry, store: TimeSeriesStore, console: Console) -> Served:
+    """The HTTP API beside the pipeline, with Kalmar's demo fleet and a dispatcher's key printed."""
+    from api.context import Services
+    from api.resources.admin import issue
+    from core.models import Role
+
+    if registry.fleet(TENANT) is None:
+        registry.save_fleet(TENANT, DEMO_FLEET)
+    served = Served(Services(registry=registry, store=store, settings=settings),
+                    host=settings.api.host, port=settings.api.port)  # fmt: skip
+    try:
+        served.__enter__()
+    except RuntimeError:  # the configured port is taken: any free one will do for a demo
+        served = Served(
+            Services(registry=registry, store=store, settings=settings), host=settings.api.host, port=0
+        )
+        served.__enter__()
+    key = issue(registry, datetime.now(UTC), tenant=TENANT, role=Role.DISPATCHER, name="demo").key
+    console.print(f"API: [bold]{served.url}/docs[/]  dispatcher key: {key}", soft_wrap=True)
+    return served
+
+
 def run_demo(*, duration_s: float | None, period_s: float, stop: threading.Event) -> None:
     from core.timeseries import open_store
     from ingest.service import IngestService
@@ -78,6 +115,7 @@ def run_demo(*, duration_s: float | None, period_s: float, stop: threading.Event
         store = open_store(settings.store)
         service = IngestService(mqtt=settings.mqtt, settings=settings.ingest, registry=registry, store=store)
         service.start()
+        api = _serve_api(settings, registry, store, console)
         by_id = {b.id: b for b in registry.bins(TENANT)}
         pairs = [(by_id[d.bin_id], d) for d in registry.devices(TENANT) if d.bin_id in by_id]
         simulator = Simulator(
@@ -100,6 +138,7 @@ def run_demo(*, duration_s: float | None, period_s: float, stop: threading.Event
         finally:
             stop.set()
             runner.join()
+            api.__exit__(None, None, None)
             service.stop()
             console.print(f"stored readings: [bold]{store.count_readings(TENANT)}[/]")
             store.close()

@@ -14,6 +14,7 @@ from api.problems import responses
 from core import access
 from core.errors import NotFound
 from core.models import ApiKey, Id, Principal, Role, Tenant
+from core.registry import Registry
 
 router = APIRouter(prefix="/v1", responses=responses(401, 403))
 
@@ -51,20 +52,21 @@ class UserRequest(BaseModel):
 
 
 def issue(
-    ctx: Services,
+    registry: Registry,
+    now: datetime,
     *,
     tenant: str | None,
     role: Role,
-    name: str,
-    subject: str | None,
-    expires_at: datetime | None,
+    name: str = "",
+    subject: str | None = None,
+    expires_at: datetime | None = None,
 ) -> NewKey:
+    """A new key, stored hashed; the whole key is in the answer and nowhere else."""
     key_id, key, secret_hash = access.new_key()
     info = ApiKey(
-        id=key_id, tenant=tenant, role=role, name=name, subject=subject, created_at=ctx.clock(),
-        expires_at=expires_at,
-    )  # fmt: skip
-    ctx.registry.add_key(info, secret_hash)
+        id=key_id, tenant=tenant, role=role, name=name, subject=subject, created_at=now, expires_at=expires_at
+    )
+    registry.add_key(info, secret_hash)
     return NewKey(key=key, info=info)
 
 
@@ -103,7 +105,7 @@ def create_tenant_key(
     tenant: Id, body: KeyRequest, ctx: Ctx, _: Annotated[Principal, Depends(platform_admin)]
 ) -> NewKey:
     ctx.registry.tenant(tenant)
-    return issue(ctx, tenant=tenant, **body.model_dump())
+    return issue(ctx.registry, ctx.clock(), tenant=tenant, **body.model_dump())
 
 
 @router.get("/keys", tags=["access"], summary="the tenant's keys (admin)")
@@ -113,7 +115,7 @@ def list_keys(ctx: Ctx, who: Annotated[Principal, Depends(allow(ADMIN))]) -> lis
 
 @router.post("/keys", tags=["access"], status_code=201, summary="a new key (admin)", responses=responses(422))
 def create_key(body: KeyRequest, ctx: Ctx, who: Annotated[Principal, Depends(allow(ADMIN))]) -> NewKey:
-    return issue(ctx, tenant=tenant_of(who), **body.model_dump())
+    return issue(ctx.registry, ctx.clock(), tenant=tenant_of(who), **body.model_dump())
 
 
 @router.delete(
@@ -152,6 +154,13 @@ def sign_in(body: SignIn, ctx: Ctx) -> Token:
         raise HTTPException(401, "unknown user or wrong password", headers={"WWW-Authenticate": "Bearer"})
     role = found[0]
     expires = ctx.clock() + timedelta(seconds=ctx.settings.api.token_ttl_s)
-    new = issue(ctx, tenant=body.tenant, role=role, name=f"sign-in {body.username}", subject=body.username,
-                expires_at=expires)  # fmt: skip
+    new = issue(
+        ctx.registry,
+        ctx.clock(),
+        tenant=body.tenant,
+        role=role,
+        name=f"sign-in {body.username}",
+        subject=body.username,
+        expires_at=expires,
+    )
     return Token(token=new.key, expires_at=expires, role=role)

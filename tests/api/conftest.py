@@ -78,14 +78,10 @@ def build_world(registry: Registry, store: SqliteStore) -> World:
         )  # fmt: skip
         registry.save_fleet(tenant_id, FLEET)
         for role in Role:
-            made = issue(
-                services, tenant=tenant_id, role=role, name=role.value, subject=None, expires_at=None
-            )
+            made = issue(registry, NOW, tenant=tenant_id, role=role, name=role.value)
             world.keys[tenant_id, role.value] = made.key
         for driver in ("anna", "bo"):
-            made = issue(
-                services, tenant=tenant_id, role=Role.DRIVER, name=driver, subject=driver, expires_at=None
-            )
+            made = issue(registry, NOW, tenant=tenant_id, role=Role.DRIVER, name=driver, subject=driver)
             world.keys[tenant_id, driver] = made.key
         first = pairs[0][0]
         hour = timedelta(hours=1)
@@ -95,7 +91,7 @@ def build_world(registry: Registry, store: SqliteStore) -> World:
                   detail="71 °C"),
             Event(tenant=tenant_id, kind=EventKind.EMPTIED, ts=NOW - hour, bin_id=first.id, value=0.8),
         ])  # fmt: skip
-    platform = issue(services, tenant=None, role=Role.ADMIN, name="platform", subject=None, expires_at=None)
+    platform = issue(registry, NOW, tenant=None, role=Role.ADMIN, name="platform")
     world.keys["*", "admin"] = platform.key
     return world
 

@@ -8,7 +8,7 @@ from pathlib import Path
 
 from core.settings import ApiSettings
 from tests.api.conftest import World
-from tests.harness.api_server import ApiServer
+from tomning.apiserver import Served
 
 # its own venv (scripts/setup): the project's urllib3-future (from grafana-client) breaks its transport
 SCHEMATHESIS = Path(__file__).resolve().parents[2] / ".venv-tools" / "bin" / "schemathesis"
@@ -18,7 +18,7 @@ def test_no_generated_request_makes_a_server_error(world: World, tmp_path: Path)
     world.services.settings = world.services.settings.model_copy(
         update={"api": ApiSettings(plan_time_limit_s=0.5, plan_time_limit_max_s=0.5)}
     )
-    with ApiServer(world.services) as server:
+    with Served(world.services, host="127.0.0.1", port=0) as server:
         run = subprocess.run(
             [
                 str(SCHEMATHESIS), "run", f"{server.url}/openapi.json", "--checks", "not_a_server_error",

@@ -25,7 +25,7 @@ def tomning(*args: str, cwd: Path, env: dict[str, str] | None = None, timeout: f
 
 def test_help_names_every_job(tmp_path: Path) -> None:
     shown = tomning("--help", cwd=tmp_path)
-    for job in ("demo", "ingest", "simulate", "seed", "db", "broker", "config"):
+    for job in ("demo", "ingest", "simulate", "seed", "db", "broker", "config", "api", "keys", "route"):
         assert job in shown
     assert "--period-s" in tomning("simulate", "--help", cwd=tmp_path)
 
@@ -34,6 +34,7 @@ def test_the_demo_runs_the_whole_pipeline_on_the_embedded_broker(tmp_path: Path)
     shown = tomning("demo", "--duration-s", "6", "--period-s", "1", cwd=tmp_path, env={"COLUMNS": "120"})
     assert "120 containers at Kalmar's 30 recycling stations" in shown
     assert "Fullest bins" in shown
+    assert "/docs  dispatcher key: tmn_" in shown  # the API runs beside the pipeline
     stored = int(shown.rsplit("stored readings:", 1)[1].split()[0])
     assert stored >= 400  # 120 devices × ≥ 5 rounds, less the deliberately bad 2 %
     with SqliteStore(tmp_path / "var" / "readings.sqlite") as store:
