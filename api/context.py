@@ -25,6 +25,8 @@ class Services:
     clock: Callable[[], datetime] = utc_now
     # told of each bin a driver reports collected (tenant, bin, when): the runtime publishes it on MQTT
     on_collected: list[Callable[[str, str, datetime], None]] = field(default_factory=list)
+    # heavy answers by what they were built from, e.g. ("state", tenant): (revision, ETag, body)
+    cache: dict[tuple[str, str], tuple[int, str, bytes]] = field(default_factory=dict)
 
 
 def services(request: Request) -> Services:

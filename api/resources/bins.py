@@ -19,7 +19,7 @@ from api.auth import EDIT_BINS, READ, allow, tenant_of
 from api.context import Services, services
 from api.planning import forecasts
 from api.problems import responses
-from api.resources.common import Page, PagingQuery, dumps, page, tagged
+from api.resources.common import Page, PagingQuery, dumps, etag_of, page, tagged
 from core.errors import BinNotFound, Conflict, InvalidInput, NotFound
 from core.forecast import Forecast
 from core.models import AwareDatetime, Bin, BinSpec, Fraction, Id, Location, Principal
@@ -252,8 +252,14 @@ def _state_item(r: dict[str, Any]) -> dict[str, Any]:
     summary="every bin of the tenant with its latest reading (ETag: send If-None-Match)",
 )  # fmt: skip
 def state(request: Request, ctx: Ctx, who: Reader) -> Response:
-    rows = ctx.registry.state_rows(tenant_of(who))
-    return tagged(request, dumps([_state_item(r) for r in rows]))
+    tenant = tenant_of(who)
+    revision = ctx.registry.revision(tenant)  # read first: a change after it only makes the cache older
+    cached = ctx.cache.get(("state", tenant))
+    if cached is None or cached[0] != revision:
+        body = dumps([_state_item(r) for r in ctx.registry.state_rows(tenant)])
+        cached = (revision, etag_of(body), body)
+        ctx.cache["state", tenant] = cached
+    return tagged(request, cached[2], etag=cached[1])
 
 
 class Interval(StrEnum):

@@ -48,9 +48,15 @@ def dumps(body: Any) -> bytes:
     return orjson.dumps(body, option=orjson.OPT_UTC_Z)
 
 
-def tagged(request: Request, content: bytes, media_type: str = "application/json") -> Response:
+def etag_of(content: bytes) -> str:
+    return '"' + hashlib.blake2b(content, digest_size=16).hexdigest() + '"'
+
+
+def tagged(
+    request: Request, content: bytes, media_type: str = "application/json", *, etag: str | None = None
+) -> Response:
     """A heavy read with a strong ETag; 304 when the client's copy is current."""
-    etag = '"' + hashlib.blake2b(content, digest_size=16).hexdigest() + '"'
+    etag = etag or etag_of(content)
     matches = request.headers.get("if-none-match", "")
     if etag in {m.strip() for m in matches.split(",")} or matches.strip() == "*":
         return Response(status_code=304, headers={"ETag": etag})

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+from collections.abc import Iterable
 from datetime import date, datetime
 from typing import Any
 
@@ -34,6 +35,8 @@ class Desk:
     """Mixed into Registry: needs only `self.engine`."""
 
     engine: Engine
+
+    def bump(self, conn: Any, tenants: Iterable[str]) -> None: ...
 
     # keys and users
     def add_key(self, key: ApiKey, secret_hash: str) -> None:
@@ -113,6 +116,7 @@ class Desk:
     def delete_bin(self, tenant: str, bin_id: str) -> None:
         with self.engine.begin() as conn:
             gone = conn.execute(t.bins.delete().where(t.bins.c.tenant == tenant, t.bins.c.id == bin_id))
+            self.bump(conn, {tenant})
         if gone.rowcount == 0:
             raise NotFound(f"bin {bin_id!r} not found")
 

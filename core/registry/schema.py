@@ -217,3 +217,10 @@ outcomes = Table(
     UniqueConstraint("tenant", "client_id", name="uq_outcomes_client"),
     Index("ix_outcomes_plan", "plan_id", "bin_id"),
 )
+
+revisions = Table(
+    "revisions",
+    metadata,
+    Column("tenant", String(63), primary_key=True),
+    Column("rev", Integer, nullable=False),
+)

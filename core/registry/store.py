@@ -65,6 +65,23 @@ class Registry(Desk):
             conn.execute(
                 statement.on_conflict_do_update(index_elements=keys, set_=changes, where=where), rows
             )
+            if "tenant" in keys:
+                self.bump(conn, {row["tenant"] for row in rows})
+
+    def bump(self, conn: Any, tenants: Iterable[str]) -> None:
+        """Count a change to these tenants' bins or states (in the caller's transaction)."""
+        dialect = postgresql if self.engine.dialect.name == "postgresql" else sqlite
+        statement = dialect.insert(t.revisions)
+        grown = statement.on_conflict_do_update(
+            index_elements=["tenant"], set_={"rev": t.revisions.c.rev + 1}
+        )
+        conn.execute(grown, [{"tenant": tenant, "rev": 1} for tenant in sorted(tenants)])
+
+    def revision(self, tenant: str) -> int:
+        """Grows whenever the tenant's bins or their latest states change."""
+        with self.engine.connect() as conn:
+            rev = conn.execute(select(t.revisions.c.rev).where(t.revisions.c.tenant == tenant)).scalar()
+        return int(rev or 0)
 
     def _insert(self, table: Any, row: dict[str, Any], what: str) -> None:
         try:

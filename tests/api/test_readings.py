@@ -94,3 +94,22 @@ def test_alerts_are_acknowledged_then_resolved(world: World) -> None:
     events = client.get("/v1/events?kind=emptied", headers=h).json()
     assert events["total"] == 1
     assert events["items"][0]["value"] == 0.8
+
+
+def test_the_state_follows_every_new_reading_however_it_is_cached(world: World) -> None:
+    from core.models import BinState
+
+    client, h, registry = world.client, world.auth("kalmar", "viewer"), world.services.registry
+    before = {r["id"]: r for r in client.get("/v1/state", headers=h).json()}
+    revision, other = registry.revision("kalmar"), registry.revision("vaxjo")
+    late = BinState(
+        tenant="kalmar", bin_id=BIN, ts=NOW - timedelta(minutes=1), device_id="d-0", filling_level=0.93
+    )
+    registry.save_states([late])  # newer for this bin, older than other bins' latest: still a change
+    assert registry.revision("kalmar") == revision + 1
+    after = {r["id"]: r for r in client.get("/v1/state", headers=h).json()}
+    assert before[BIN]["fillingLevel"] < 0.5
+    assert after[BIN]["fillingLevel"] == 0.93
+    registry.delete_bin("kalmar", BIN)
+    assert BIN not in {r["id"] for r in client.get("/v1/state", headers=h).json()}
+    assert registry.revision("vaxjo") == other  # the other tenant's cache stays

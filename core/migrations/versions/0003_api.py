@@ -1,4 +1,4 @@
-"""The HTTP API's tables: keys and users, alert status on events, fleets, plans, drivers' outcomes."""
+"""The HTTP API's tables: keys, users, alert status, fleets, plans, outcomes, state revisions."""
 
 import sqlalchemy as sa
 from alembic import op
@@ -78,9 +78,16 @@ def upgrade() -> None:
         sa.UniqueConstraint("tenant", "client_id", name="uq_outcomes_client"),
     )
     op.create_index("ix_outcomes_plan", "outcomes", ["plan_id", "bin_id"])
+    # grows with every change to a tenant's bins or their states: what the map's cache keys on
+    op.create_table(
+        "revisions",
+        sa.Column("tenant", sa.String(63), primary_key=True),
+        sa.Column("rev", sa.Integer, nullable=False),
+    )
 
 
 def downgrade() -> None:
+    op.drop_table("revisions")
     op.drop_table("outcomes")
     op.drop_table("plans")
     op.drop_table("fleets")
