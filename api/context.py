@@ -2,12 +2,15 @@
 
 from __future__ import annotations
 
+import threading
+import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 
 from fastapi import Request
 
+from core.models import ApiKey
 from core.registry import Registry
 from core.settings import Settings
 from core.timeseries import TimeSeriesStore
@@ -27,8 +30,30 @@ class Services:
     on_collected: list[Callable[[str, str, datetime], None]] = field(default_factory=list)
     # heavy answers by what they were built from, e.g. ("state", tenant): (revision, ETag, body)
     cache: dict[tuple[str, str], tuple[int, str, bytes]] = field(default_factory=dict)
+    _locks: dict[tuple[str, str], threading.Lock] = field(default_factory=dict)
+
+    _keys: dict[str, tuple[float, tuple[ApiKey, str] | None]] = field(default_factory=dict)
+
+    def known_key(self, key_id: str) -> tuple[ApiKey, str] | None:
+        """A key and its hash, read at most `key_cache_s` ago: a revocation elsewhere waits that long."""
+        now = time.monotonic()
+        hit = self._keys.get(key_id)
+        if hit is not None and now - hit[0] < self.settings.api.key_cache_s:
+            return hit[1]
+        found = self.registry.key(key_id)
+        if len(self._keys) > 10_000:
+            self._keys.clear()
+        self._keys[key_id] = (now, found)
+        return found
+
+    def forget_key(self, key_id: str) -> None:
+        self._keys.pop(key_id, None)
+
+    def lock(self, name: tuple[str, str]) -> threading.Lock:
+        """One lock per cached answer: who rebuilds it."""
+        return self._locks.setdefault(name, threading.Lock())
 
 
-def services(request: Request) -> Services:
+async def services(request: Request) -> Services:
     found: Services = request.app.state.services
     return found

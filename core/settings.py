@@ -89,6 +89,7 @@ class ApiSettings(BaseModel):
     host: str = "127.0.0.1"
     port: int = Field(8000, ge=0, le=65535)
     token_ttl_s: int = Field(12 * 3600, ge=60, description="life of a token from /v1/auth/token")
+    key_cache_s: float = Field(5.0, ge=0, le=300, description="how long a key is trusted between lookups")
     plan_time_limit_s: float = Field(10.0, gt=0, le=600, description="route search per plan, by default")
     plan_time_limit_max_s: float = Field(120.0, gt=0, le=600, description="the most a request may ask for")
     public_url: str = Field("http://127.0.0.1:8000", description="how phones reach the API (links, QR)")

@@ -130,6 +130,7 @@ def revoke_key(key_id: str, ctx: Ctx, who: Annotated[Principal, Depends(allow(AD
     if found is None or found[0].tenant != tenant_of(who):
         raise NotFound(f"key {key_id!r} not found")
     ctx.registry.revoke_key(key_id, ctx.clock())
+    ctx.forget_key(key_id)
 
 
 @router.put(

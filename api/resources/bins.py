@@ -256,9 +256,18 @@ def state(request: Request, ctx: Ctx, who: Reader) -> Response:
     revision = ctx.registry.revision(tenant)  # read first: a change after it only makes the cache older
     cached = ctx.cache.get(("state", tenant))
     if cached is None or cached[0] != revision:
-        body = dumps([_state_item(r) for r in ctx.registry.state_rows(tenant)])
-        cached = (revision, etag_of(body), body)
-        ctx.cache["state", tenant] = cached
+        # one request rebuilds; the others meanwhile get the map as it was a moment ago
+        lock = ctx.lock(("state", tenant))
+        if lock.acquire(blocking=cached is None):
+            try:
+                cached = ctx.cache.get(("state", tenant))
+                if cached is None or cached[0] != revision:
+                    body = dumps([_state_item(r) for r in ctx.registry.state_rows(tenant)])
+                    cached = (revision, etag_of(body), body)
+                    ctx.cache["state", tenant] = cached
+            finally:
+                lock.release()
+    assert cached is not None
     return tagged(request, cached[2], etag=cached[1])
 
 
