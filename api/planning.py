@@ -13,7 +13,7 @@ from collections.abc import Iterable, Sequence
 from datetime import date, datetime, time, timedelta
 from zoneinfo import ZoneInfo
 
-from pydantic import Field, model_validator
+from pydantic import ConfigDict, Field, model_validator
 
 from core.forecast import Forecast, estimate, fraction_rates
 from core.models import (
@@ -22,6 +22,7 @@ from core.models import (
     Frozen,
     LeftOut,
     Location,
+    OutcomeStatus,
     Plan,
     PlannedRoute,
     PlannedVisit,
@@ -62,6 +63,13 @@ class VehicleSpec(Frozen):
 class FleetSpec(Frozen):
     """A tenant's depots, disposal facilities and trucks: what every plan routes with."""
 
+    model_config = ConfigDict(json_schema_extra={"examples": [{
+        "depots": [{"id": "depot", "location": {"lat": 56.6745, "lon": 16.322}}],
+        "facilities": [{"id": "moskogen", "location": {"lat": 56.6827, "lon": 16.2353}, "unload_s": 900}],
+        "vehicles": [{"id": "truck-1", "capacity_l": 40000, "depot": "depot", "shift_start": "06:00:00",
+                      "shift_s": 28800, "driver": "anna", "fractions": ["paper", "plastic"]}],
+    }]})  # fmt: skip
+
     depots: tuple[PlaceSpec, ...] = Field(min_length=1)
     facilities: tuple[FacilitySpec, ...] = Field(min_length=1, description="where trucks unload")
     vehicles: tuple[VehicleSpec, ...] = Field(min_length=1)
@@ -85,6 +93,14 @@ def forecasts(
     history: dict[str, list[tuple[datetime, float]]] = defaultdict(list)
     for r in store.readings(tenant, start=now - HISTORY, end=now + timedelta(minutes=5)):
         history[r.bin_id].append((r.ts, r.filling_level))
+    # a driver's collection empties the bin, whether or not its sensor has spoken since
+    emptied: dict[str, datetime] = {}
+    for o in registry.outcomes(tenant):
+        if o.status is OutcomeStatus.COLLECTED and now - HISTORY <= o.at <= now:
+            emptied[o.bin_id] = max(o.at, emptied.get(o.bin_id, o.at))
+    for bin_id, at in emptied.items():
+        after = [p for p in history.get(bin_id, ()) if p[0] > at]
+        history[bin_id] = after or [(at, 0.0)]
     own = {
         b.id: f
         for b in chosen

@@ -57,6 +57,8 @@ class EventKind(StrEnum):
 
 
 class Tenant(Frozen):
+    model_config = ConfigDict(json_schema_extra={"examples": [{"id": "kalmar", "name": "Kalmar kommun"}]})
+
     id: Id
     name: str = Field(min_length=1, max_length=200)
     timezone: str = "Europe/Stockholm"
@@ -71,6 +73,25 @@ class Location(Frozen):
 
 class BinSpec(Frozen):
     """A bin as a tenant describes it (the API's request body); `Bin` adds its tenant."""
+
+    model_config = ConfigDict(
+        json_schema_extra={
+            "examples": [
+                {
+                    "id": "kalmar-0880-147788-paper",
+                    "location": {"lat": 56.6616, "lon": 16.3616},
+                    "fraction": "paper",
+                    "capacity_l": 3000,
+                    "empty_distance_mm": 1800,
+                    "full_distance_mm": 250,
+                    "binFullnessThreshold": 0.8,
+                    "service_time_s": 120,
+                    "district": "Centrum",
+                    "address": "Larmtorget",
+                }
+            ]
+        }
+    )
 
     id: Id
     location: Location

@@ -7,7 +7,7 @@ from typing import NamedTuple
 
 from core import brokeraccess
 from core.decoders import MODELS
-from core.errors import DeviceNotFound, InvalidInput
+from core.errors import Conflict, DeviceNotFound, InvalidInput
 from core.models import Device
 from core.registry import Registry
 from core.settings import BrokerAccessSettings
@@ -40,6 +40,10 @@ def provision(
         raise InvalidInput(f"model {model!r} is not one of {', '.join(MODELS)}")
     if (model == "tomning") == (dev_eui is not None):
         raise InvalidInput("a LoRaWAN sensor needs its DevEUI, and only a LoRaWAN sensor has one")
+    if dev_eui is not None:
+        holder = next((d for d in registry.devices(tenant) if d.dev_eui == dev_eui.lower()), None)
+        if holder is not None and holder.id != device_id:
+            raise Conflict(f"DevEUI {dev_eui.lower()} belongs to device {holder.id!r} already")
     password = brokeraccess.new_password() if model == "tomning" else ""
     device = Device(
         tenant=tenant, id=device_id, report_interval_s=report_interval_s, model=model,

@@ -6,7 +6,7 @@ from datetime import datetime, timedelta
 from typing import Annotated
 
 from fastapi import APIRouter, Depends, HTTPException
-from pydantic import BaseModel, Field, SecretStr
+from pydantic import BaseModel, ConfigDict, Field, SecretStr
 
 from api.auth import ADMIN, allow, authenticate, platform_admin, tenant_of
 from api.context import Services, services
@@ -20,6 +20,11 @@ router = APIRouter(prefix="/v1", responses=responses(401, 403))
 
 
 class KeyRequest(BaseModel):
+    model_config = ConfigDict(json_schema_extra={"examples": [
+        {"role": "dispatcher", "name": "Dispatch desk"},
+        {"role": "driver", "name": "Anna's phone", "subject": "anna"},
+    ]})  # fmt: skip
+
     role: Role
     name: str = Field("", max_length=200, examples=["Dispatch desk"])
     subject: str | None = Field(None, max_length=63, description="for a driver: their username")
@@ -36,7 +41,7 @@ class NewKey(BaseModel):
 class SignIn(BaseModel):
     tenant: Id = Field(examples=["kalmar"])
     username: str = Field(min_length=1, max_length=63, examples=["anna"])
-    password: SecretStr = Field(min_length=1, max_length=200)
+    password: SecretStr = Field(min_length=1, max_length=200, examples=["a long passphrase"])
 
 
 class Token(BaseModel):
@@ -47,6 +52,10 @@ class Token(BaseModel):
 
 
 class UserRequest(BaseModel):
+    model_config = ConfigDict(
+        json_schema_extra={"examples": [{"role": "driver", "password": "a long passphrase"}]}
+    )
+
     role: Role
     password: SecretStr = Field(min_length=10, max_length=200, description="ten characters at least")
 

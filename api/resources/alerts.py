@@ -9,7 +9,7 @@ from fastapi import APIRouter, Depends, Request
 from api.auth import DISPATCH, READ, allow, tenant_of
 from api.context import Services, services
 from api.problems import responses
-from api.resources.common import Page, PagingQuery, page
+from api.resources.common import Number, Page, PagingQuery, page
 from core.models import Alert, AlertStatus, AwareDatetime, Event, EventKind, Id, Principal
 
 router = APIRouter(prefix="/v1", responses=responses(401, 403))
@@ -44,19 +44,19 @@ def list_alerts(
 
 
 @router.get("/alerts/{alert_id}", tags=["alerts"], responses=responses(404))
-def get_alert(alert_id: int, ctx: Ctx, who: Reader) -> Alert:
+def get_alert(alert_id: Number, ctx: Ctx, who: Reader) -> Alert:
     return ctx.registry.alert(tenant_of(who), alert_id)
 
 
 @router.post("/alerts/{alert_id}/acknowledge", tags=["alerts"], responses=responses(404, 409))
-def acknowledge(alert_id: int, ctx: Ctx, who: Dispatcher) -> Alert:
+def acknowledge(alert_id: Number, ctx: Ctx, who: Dispatcher) -> Alert:
     return ctx.registry.set_alert_status(
         tenant_of(who), alert_id, AlertStatus.ACKNOWLEDGED, who.key_id, ctx.clock()
     )
 
 
 @router.post("/alerts/{alert_id}/resolve", tags=["alerts"], responses=responses(404, 409))
-def resolve(alert_id: int, ctx: Ctx, who: Dispatcher) -> Alert:
+def resolve(alert_id: Number, ctx: Ctx, who: Dispatcher) -> Alert:
     return ctx.registry.set_alert_status(
         tenant_of(who), alert_id, AlertStatus.RESOLVED, who.key_id, ctx.clock()
     )

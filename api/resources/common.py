@@ -6,11 +6,13 @@ import hashlib
 from typing import Annotated, Any, Generic, TypeVar
 
 import orjson
-from fastapi import Query, Request
+from fastapi import Path, Query, Request
 from fastapi.responses import Response
 from pydantic import BaseModel, Field
 
 T = TypeVar("T")
+# ids the registry numbers: within a 32-bit INTEGER on every database
+Number = Annotated[int, Path(ge=0, le=2_147_483_647)]
 MAX_LIMIT = 1000
 
 

@@ -5,7 +5,7 @@ from __future__ import annotations
 from typing import Annotated
 
 from fastapi import APIRouter, Depends, Request
-from pydantic import BaseModel, Field
+from pydantic import BaseModel, ConfigDict, Field
 
 from api.auth import EDIT_DEVICES, READ, allow, tenant_of
 from api.context import Services, services
@@ -19,6 +19,12 @@ Ctx = Annotated[Services, Depends(services)]
 
 
 class DeviceRequest(BaseModel):
+    model_config = ConfigDict(json_schema_extra={"examples": [
+        {"id": "s-147788-paper", "bin_id": "kalmar-0880-147788-paper", "report_interval_s": 900},
+        {"id": "em400-0001", "bin_id": "kalmar-0880-147788-glass", "model": "milesight-em400-udl",
+         "dev_eui": "24e124713b123456"},
+    ]})  # fmt: skip
+
     id: Id
     bin_id: Id | None = Field(None, description="the bin it is mounted on")
     since: AwareDatetime | None = Field(None, description="mounted from; default now")

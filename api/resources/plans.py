@@ -8,14 +8,14 @@ from zoneinfo import ZoneInfo
 
 from fastapi import APIRouter, Depends, Request
 from fastapi.responses import Response
-from pydantic import BaseModel, Field, ValidationError
+from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
 from api import exports
 from api.auth import DISPATCH, READ, REPORT, ROUTES, allow, tenant_of
 from api.context import Services, services
 from api.planning import FleetSpec, make_plan
 from api.problems import responses
-from api.resources.common import Page, PagingQuery, page
+from api.resources.common import Number, Page, PagingQuery, page
 from core.errors import Conflict, InvalidInput, NotFound
 from core.models import (
     AwareDatetime,
@@ -95,11 +95,11 @@ def list_plans(
 
 
 @router.get("/plans/{plan_id}", tags=["plans"], responses=responses(404))
-def get_plan(plan_id: int, ctx: Ctx, who: Reader) -> Plan:
+def get_plan(plan_id: Number, ctx: Ctx, who: Reader) -> Plan:
     return ctx.registry.plan(tenant_of(who), plan_id)
 
 
-def _move(ctx: Services, who: Principal, plan_id: int, source: PlanStatus, target: PlanStatus) -> Plan:
+def _move(ctx: Services, who: Principal, plan_id: Number, source: PlanStatus, target: PlanStatus) -> Plan:
     plan = ctx.registry.plan(tenant_of(who), plan_id)
     if plan.status is not source:
         raise Conflict(
@@ -109,7 +109,7 @@ def _move(ctx: Services, who: Principal, plan_id: int, source: PlanStatus, targe
 
 
 @router.post("/plans/{plan_id}/approve", tags=["plans"], responses=responses(404, 409))
-def approve(plan_id: int, ctx: Ctx, who: Dispatcher) -> Plan:
+def approve(plan_id: Number, ctx: Ctx, who: Dispatcher) -> Plan:
     return _move(ctx, who, plan_id, PlanStatus.DRAFT, PlanStatus.APPROVED)
 
 
@@ -117,7 +117,7 @@ def approve(plan_id: int, ctx: Ctx, who: Dispatcher) -> Plan:
     "/plans/{plan_id}/dispatch", tags=["plans"], responses=responses(404, 409),
     summary="send an approved plan to the drivers",
 )  # fmt: skip
-def dispatch(plan_id: int, ctx: Ctx, who: Dispatcher) -> Plan:
+def dispatch(plan_id: Number, ctx: Ctx, who: Dispatcher) -> Plan:
     return _move(ctx, who, plan_id, PlanStatus.APPROVED, PlanStatus.DISPATCHED)
 
 
@@ -125,7 +125,7 @@ def dispatch(plan_id: int, ctx: Ctx, who: Dispatcher) -> Plan:
     "/plans/{plan_id}/replan", tags=["plans"], status_code=201, responses=responses(404, 409, 422),
     summary="plan the rest of the day again (after an urgent event); bins already reported stay done",
 )  # fmt: skip
-def replan(plan_id: int, body: ReplanRequest, ctx: Ctx, who: Dispatcher) -> Plan:
+def replan(plan_id: Number, body: ReplanRequest, ctx: Ctx, who: Dispatcher) -> Plan:
     tenant = tenant_of(who)
     old = ctx.registry.plan(tenant, plan_id)
     if old.status is PlanStatus.SUPERSEDED:
@@ -142,7 +142,7 @@ def replan(plan_id: int, body: ReplanRequest, ctx: Ctx, who: Dispatcher) -> Plan
 # routes: a driver sees only their own, and only once dispatched
 
 
-def _route(ctx: Services, who: Principal, plan_id: int, index: int) -> tuple[Plan, PlannedRoute]:
+def _route(ctx: Services, who: Principal, plan_id: Number, index: Number) -> tuple[Plan, PlannedRoute]:
     plan = ctx.registry.plan(tenant_of(who), plan_id)
     route = next((r for r in plan.routes if r.index == index), None)
     if route is None or (who.role is Role.DRIVER and not _drives(who, plan, route)):
@@ -157,7 +157,7 @@ def _drives(who: Principal, plan: Plan, route: PlannedRoute) -> bool:
 class RouteView(BaseModel):
     """A route with what its driver has reported so far."""
 
-    plan_id: int
+    plan_id: Number
     day: date
     plan_status: PlanStatus
     route: PlannedRoute
@@ -171,7 +171,7 @@ def _view(ctx: Services, plan: Plan, route: PlannedRoute) -> RouteView:
 
 
 @router.get("/plans/{plan_id}/routes/{index}", tags=["routes"], responses=responses(404))
-def get_route(plan_id: int, index: int, ctx: Ctx, who: RouteReader) -> RouteView:
+def get_route(plan_id: Number, index: Number, ctx: Ctx, who: RouteReader) -> RouteView:
     return _view(ctx, *_route(ctx, who, plan_id, index))
 
 
@@ -189,7 +189,7 @@ def my_routes(ctx: Ctx, who: RouteReader, day: date | None = None) -> list[Route
     "/plans/{plan_id}/routes/{index}/gpx", tags=["routes"], responses=responses(404),
     response_class=Response, summary="the route as GPX 1.1",
 )  # fmt: skip
-def route_gpx(plan_id: int, index: int, ctx: Ctx, who: RouteReader) -> Response:
+def route_gpx(plan_id: Number, index: Number, ctx: Ctx, who: RouteReader) -> Response:
     plan, route = _route(ctx, who, plan_id, index)
     name = f"plan-{plan_id}-route-{index}.gpx"
     return Response(exports.gpx(plan, route), media_type="application/gpx+xml",
@@ -200,7 +200,7 @@ def route_gpx(plan_id: int, index: int, ctx: Ctx, who: RouteReader) -> Response:
     "/plans/{plan_id}/routes/{index}/geojson", tags=["routes"], responses=responses(404),
     response_class=Response, summary="the route as GeoJSON: its line and its stops",
 )  # fmt: skip
-def route_geojson(plan_id: int, index: int, ctx: Ctx, who: RouteReader) -> Response:
+def route_geojson(plan_id: Number, index: Number, ctx: Ctx, who: RouteReader) -> Response:
     return Response(exports.geojson(*_route(ctx, who, plan_id, index)), media_type="application/geo+json")
 
 
@@ -208,7 +208,7 @@ def route_geojson(plan_id: int, index: int, ctx: Ctx, who: RouteReader) -> Respo
     "/plans/{plan_id}/routes/{index}/csv", tags=["routes"], responses=responses(404),
     response_class=Response, summary="the route's stops as CSV",
 )  # fmt: skip
-def route_csv(plan_id: int, index: int, ctx: Ctx, who: RouteReader) -> Response:
+def route_csv(plan_id: Number, index: Number, ctx: Ctx, who: RouteReader) -> Response:
     _, route = _route(ctx, who, plan_id, index)
     return Response(exports.csv_text(route), media_type="text/csv; charset=utf-8")
 
@@ -217,7 +217,7 @@ def route_csv(plan_id: int, index: int, ctx: Ctx, who: RouteReader) -> Response:
     "/plans/{plan_id}/routes/{index}/qr.svg", tags=["routes"], responses=responses(404),
     response_class=Response, summary="a QR code that opens the route in the driver app",
 )  # fmt: skip
-def route_qr(plan_id: int, index: int, ctx: Ctx, who: RouteReader) -> Response:
+def route_qr(plan_id: Number, index: Number, ctx: Ctx, who: RouteReader) -> Response:
     _route(ctx, who, plan_id, index)
     url = f"{ctx.settings.api.public_url.rstrip('/')}/driver#plan={plan_id}&route={index}"
     return Response(exports.qr_svg(url), media_type="image/svg+xml")
@@ -227,6 +227,13 @@ def route_qr(plan_id: int, index: int, ctx: Ctx, who: RouteReader) -> Response:
 
 
 class OutcomeRequest(BaseModel):
+    model_config = ConfigDict(json_schema_extra={"examples": [
+        {"bin_id": "kalmar-0880-147788-paper", "status": "collected", "at": "2026-11-24T07:12:00+01:00",
+         "client_id": "7f3a9c1e-0001"},
+        {"bin_id": "kalmar-0880-147789-paper", "status": "skipped", "reason": "blocked",
+         "note": "a car in front", "at": "2026-11-24T07:20:00+01:00", "client_id": "7f3a9c1e-0002"},
+    ]})  # fmt: skip
+
     bin_id: Id
     status: OutcomeStatus
     reason: SkipReason | None = Field(None, description="why it was skipped; only for skipped")
@@ -242,7 +249,7 @@ class OutcomeRequest(BaseModel):
     "/plans/{plan_id}/outcomes", tags=["routes"], status_code=201, responses=responses(404, 409, 422),
     summary="a driver reports a bin collected or skipped (201; 200 for a report already received)",
 )  # fmt: skip
-def report(plan_id: int, body: OutcomeRequest, ctx: Ctx, who: Reporter) -> Response:
+def report(plan_id: Number, body: OutcomeRequest, ctx: Ctx, who: Reporter) -> Response:
     tenant = tenant_of(who)
     plan = ctx.registry.plan(tenant, plan_id)
     routes = [r for r in plan.routes if any(v.kind == "bin" and v.id == body.bin_id for v in r.visits)]
@@ -264,7 +271,7 @@ def report(plan_id: int, body: OutcomeRequest, ctx: Ctx, who: Reporter) -> Respo
 
 
 @router.get("/plans/{plan_id}/outcomes", tags=["routes"], responses=responses(404))
-def list_outcomes(plan_id: int, ctx: Ctx, who: RouteReader) -> list[Outcome]:
+def list_outcomes(plan_id: Number, ctx: Ctx, who: RouteReader) -> list[Outcome]:
     tenant = tenant_of(who)
     plan = ctx.registry.plan(tenant, plan_id)
     found = ctx.registry.outcomes(tenant, plan_id=plan_id)

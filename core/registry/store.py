@@ -61,12 +61,15 @@ class Registry(Desk):
         statement = dialect.insert(table)
         changes = {c: statement.excluded[c] for c in rows[0] if c not in keys}
         where = table.c[newer] < statement.excluded[newer] if newer else None
-        with self.engine.begin() as conn:
-            conn.execute(
-                statement.on_conflict_do_update(index_elements=keys, set_=changes, where=where), rows
-            )
-            if "tenant" in keys:
-                self.bump(conn, {row["tenant"] for row in rows})
+        try:
+            with self.engine.begin() as conn:
+                conn.execute(
+                    statement.on_conflict_do_update(index_elements=keys, set_=changes, where=where), rows
+                )
+                if "tenant" in keys:
+                    self.bump(conn, {row["tenant"] for row in rows})
+        except IntegrityError as exc:  # another unique key (a DevEUI) or an unknown parent (a tenant)
+            raise Conflict(f"{table.name}: {exc.orig}") from exc
 
     def bump(self, conn: Any, tenants: Iterable[str]) -> None:
         """Count a change to these tenants' bins or states (in the caller's transaction)."""

@@ -108,3 +108,27 @@ def test_a_bin_as_a_fiware_waste_container(world: World) -> None:
     assert entity["binCapacity"] == {"type": "Property", "value": 3000.0, "unitCode": "LTR"}
     assert 0 < entity["fillingLevel"]["value"] <= 1
     assert entity["fillingLevel"]["observedAt"].startswith("2026-11-23")
+
+
+def test_the_openapi_document_is_complete_with_examples(world: World) -> None:
+    spec = world.client.get("/openapi.json").json()
+    schemas = spec["components"]["schemas"]
+    operations = [(path, method, op) for path, item in spec["paths"].items() for method, op in item.items()]
+    assert len(operations) >= 45
+    for path, method, op in operations:
+        assert op.get("summary"), f"{method} {path} has no summary"
+        assert op.get("tags"), f"{method} {path} has no tag"
+        body = op.get("requestBody", {}).get("content", {})
+        for media, content in body.items():
+            ref = content.get("schema", {}).get("$ref", "")
+            named = schemas.get(ref.rsplit("/", 1)[-1], {})
+            described = ("examples", "$ref", "allOf", "anyOf", "default")
+            fields = named.get("properties", {}).values()
+            has_example = (
+                "example" in content
+                or "examples" in named
+                or all(any(k in field for k in described) for field in fields)
+            )
+            assert has_example, f"{method} {path} ({media}) has no example"
+    problem = spec["paths"]["/v1/bins/{bin_id}"]["get"]["responses"]["404"]["content"]
+    assert "application/problem+json" in problem

@@ -160,3 +160,16 @@ def test_route_exports_gpx_valid_against_the_schema_geojson_csv_and_a_qr_code(wo
     qr = world.client.get(f"{base}/qr.svg", headers=h)
     assert qr.headers["content-type"] == "image/svg+xml"
     assert qr.text.lstrip().startswith("<?xml")
+
+
+def test_a_collected_bin_starts_again_from_empty_in_the_forecast(world: World) -> None:
+    plan = dispatched_plan(world)
+    route = plan["routes"][0]
+    bin_id = next(v["id"] for v in route["visits"] if v["kind"] == "bin")
+    h = world.auth("kalmar", "viewer")
+    before = world.client.get(f"/v1/bins/{bin_id}/forecast", headers=h).json()
+    assert before["fillingLevel"] > 0.3
+    assert _report(world, plan, route["driver"], bin_id).status_code == 201
+    after = world.client.get(f"/v1/bins/{bin_id}/forecast", headers=h).json()
+    assert (after["fillingLevel"], after["reliability"]) == (0.0, "low")  # no reading since: its kind's pace
+    assert after["full_at"] > before["full_at"]
