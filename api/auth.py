@@ -24,6 +24,7 @@ ROUTES = frozenset({ADM, DSP, DRV, VIEW, INT})  # a plan's routes; a driver sees
 ADMIN = frozenset({ADM})
 
 _UNAUTHORIZED = {"WWW-Authenticate": "Bearer"}
+HANDOVER = "handover"  # the name of one-time keys in handover links (api/resources/plans.py)
 
 
 async def authenticate(
@@ -38,6 +39,10 @@ async def authenticate(
     if parts is None or found is None or not access.secret_matches(parts[1], found[1]):
         raise HTTPException(401, "the key is not valid", headers=_UNAUTHORIZED)
     key = found[0]
+    if key.name == HANDOVER:
+        raise HTTPException(
+            401, "a handover code is traded at /v1/auth/handover, not used", headers=_UNAUTHORIZED
+        )
     now = ctx.clock()
     if key.revoked_at is not None and key.revoked_at <= now:
         raise HTTPException(401, "the key was revoked", headers=_UNAUTHORIZED)

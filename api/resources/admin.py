@@ -6,9 +6,9 @@ from datetime import datetime, timedelta
 from typing import Annotated
 
 from fastapi import APIRouter, Depends, HTTPException
-from pydantic import BaseModel, ConfigDict, Field, SecretStr
+from pydantic import BaseModel, ConfigDict, Field, SecretStr, field_validator
 
-from api.auth import ADMIN, allow, authenticate, platform_admin, tenant_of
+from api.auth import ADMIN, HANDOVER, allow, authenticate, platform_admin, tenant_of
 from api.context import Services, services
 from api.problems import responses
 from core import access
@@ -20,6 +20,13 @@ router = APIRouter(prefix="/v1", responses=responses(401, 403))
 
 
 class KeyRequest(BaseModel):
+    @field_validator("name")
+    @classmethod
+    def _not_reserved(cls, name: str) -> str:
+        if name == HANDOVER:
+            raise ValueError(f"{HANDOVER!r} names one-time links; choose another name")
+        return name
+
     model_config = ConfigDict(json_schema_extra={"examples": [
         {"role": "dispatcher", "name": "Dispatch desk"},
         {"role": "driver", "name": "Anna's phone", "subject": "anna"},
@@ -152,6 +159,36 @@ def put_user(
     ctx.registry.save_user(
         tenant_of(who), username, body.role, access.hash_password(body.password.get_secret_value())
     )
+
+
+class Code(BaseModel):
+    code: str = Field(min_length=8, max_length=200, description="from a handover link")
+
+
+@router.post(
+    "/auth/handover", tags=["access"], responses=responses(401, 422),
+    summary="trade a one-time handover code (from the dispatcher's link or QR code) for a driver's token",
+)  # fmt: skip
+def take_handover(body: Code, ctx: Ctx) -> Token:
+    parts = access.split_key(body.code)
+    found = ctx.registry.key(parts[0]) if parts else None
+    now = ctx.clock()
+    if (
+        parts is None or found is None or found[0].name != HANDOVER or found[0].revoked_at is not None
+        or (found[0].expires_at is not None and found[0].expires_at <= now)
+        or not access.secret_matches(parts[1], found[1])
+    ):  # fmt: skip
+        raise HTTPException(401, "the link is not valid, was used already or has expired")
+    link = found[0]
+    ctx.forget_key(link.id)
+    if not ctx.registry.revoke_key(link.id, now):  # one time only, even for two phones at once
+        raise HTTPException(401, "the link is not valid, was used already or has expired")
+    expires = now + timedelta(seconds=ctx.settings.api.token_ttl_s)
+    new = issue(
+        ctx.registry, now, tenant=link.tenant, role=Role.DRIVER, name=f"phone of {link.subject}",
+        subject=link.subject, expires_at=expires,
+    )  # fmt: skip
+    return Token(token=new.key, expires_at=expires, role=Role.DRIVER)
 
 
 @router.post(

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from datetime import date
+from datetime import date, datetime, timedelta
 from typing import Annotated
 from zoneinfo import ZoneInfo
 
@@ -11,10 +11,11 @@ from fastapi.responses import Response
 from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
 from api import exports
-from api.auth import DISPATCH, READ, REPORT, ROUTES, allow, tenant_of
+from api.auth import DISPATCH, HANDOVER, READ, REPORT, ROUTES, allow, tenant_of
 from api.context import Services, services
 from api.planning import FleetSpec, make_plan
 from api.problems import responses
+from api.resources.admin import issue
 from api.resources.common import Number, Page, PagingQuery, page
 from core.errors import Conflict, InvalidInput, NotFound
 from core.models import (
@@ -211,6 +212,29 @@ def route_geojson(plan_id: Number, index: Number, ctx: Ctx, who: RouteReader) ->
 def route_csv(plan_id: Number, index: Number, ctx: Ctx, who: RouteReader) -> Response:
     _, route = _route(ctx, who, plan_id, index)
     return Response(exports.csv_text(route), media_type="text/csv; charset=utf-8")
+
+
+class Handover(BaseModel):
+    """A one-time link that signs the route's driver in on a phone; its QR code, to scan off a screen."""
+
+    url: str
+    qr_svg: str
+    expires_at: datetime
+
+
+@router.post(
+    "/plans/{plan_id}/routes/{index}/handover", tags=["routes"], responses=responses(404, 409),
+    summary="a one-time link (and its QR code) that opens the route on the driver's phone",
+)  # fmt: skip
+def handover(plan_id: Number, index: Number, ctx: Ctx, who: Dispatcher) -> Handover:
+    plan, route = _route(ctx, who, plan_id, index)
+    if route.driver is None:
+        raise Conflict(f"route {index} of plan {plan_id} has no driver: name one in the fleet")
+    expires = ctx.clock() + timedelta(hours=12)
+    made = issue(ctx.registry, ctx.clock(), tenant=plan.tenant, role=Role.DRIVER, name=HANDOVER,
+                 subject=route.driver, expires_at=expires)  # fmt: skip
+    url = f"{ctx.settings.api.public_url.rstrip('/')}/driver#code={made.key}"
+    return Handover(url=url, qr_svg=exports.qr_svg(url).decode(), expires_at=expires)
 
 
 @router.get(

@@ -64,9 +64,14 @@ class Desk:
             ApiKey.model_validate({k: v for k, v in r._asdict().items() if k != "secret_hash"}) for r in rows
         ]
 
-    def revoke_key(self, key_id: str, at: datetime) -> None:
+    def revoke_key(self, key_id: str, at: datetime) -> bool:
+        """Revoke a key; False when it was revoked already (so a one-time key is taken once)."""
+        c = t.api_keys.c
         with self.engine.begin() as conn:
-            conn.execute(update(t.api_keys).where(t.api_keys.c.id == key_id).values(revoked_at=at))
+            done = conn.execute(
+                update(t.api_keys).where(c.id == key_id, c.revoked_at.is_(None)).values(revoked_at=at)
+            )
+        return bool(done.rowcount)
 
     def save_user(self, tenant: str, username: str, role: Role, password_hash: str) -> None:
         row = {"tenant": tenant, "username": username, "role": role.value, "password_hash": password_hash}

@@ -173,3 +173,24 @@ def test_a_collected_bin_starts_again_from_empty_in_the_forecast(world: World) -
     after = world.client.get(f"/v1/bins/{bin_id}/forecast", headers=h).json()
     assert (after["fillingLevel"], after["reliability"]) == (0.0, "low")  # no reading since: its kind's pace
     assert after["full_at"] > before["full_at"]
+
+
+def test_a_handover_link_signs_the_driver_in_once(world: World) -> None:
+    plan = dispatched_plan(world)
+    route = plan["routes"][0]
+    h = world.auth("kalmar", "dispatcher")
+    link = world.client.post(f"/v1/plans/{plan['id']}/routes/{route['index']}/handover", headers=h).json()
+    assert link["url"].startswith("http://127.0.0.1:8000/driver#code=tmn_")
+    assert "<svg" in link["qr_svg"]
+    code = link["url"].split("#code=")[1]
+    used = world.client.get("/v1/my/routes", headers={"Authorization": f"Bearer {code}"})
+    assert used.status_code == 401
+    assert "traded at /v1/auth/handover" in used.json()["detail"]
+    token = world.client.post("/v1/auth/handover", json={"code": code}).json()
+    assert token["role"] == "driver"
+    mine = world.client.get("/v1/my/routes", headers={"Authorization": f"Bearer {token['token']}"}).json()
+    assert [r["route"]["index"] for r in mine] == [route["index"]]
+    again = world.client.post("/v1/auth/handover", json={"code": code})
+    assert again.status_code == 401
+    assert world.client.post("/v1/keys", json={"role": "viewer", "name": "handover"},
+                             headers=world.auth("kalmar", "admin")).status_code == 422  # fmt: skip
