@@ -2,15 +2,21 @@
 
 from __future__ import annotations
 
+from pathlib import Path
+
+import xstatic.pkg.leaflet as leaflet
 from fastapi import FastAPI
-from fastapi.responses import RedirectResponse
+from fastapi.responses import FileResponse, RedirectResponse
+from fastapi.staticfiles import StaticFiles
 
 from api import problems
 from api.context import Services
 from api.resources import admin, alerts, bins, devices, kpis, plans
 
+WEB = Path(__file__).resolve().parent / "web"
 DESCRIPTION = """\
-Tömning's API for dispatchers, drivers and other municipal systems.
+Tömning's API for dispatchers, drivers and other municipal systems. The driver app is at
+`/driver`, the dispatcher's console at `/console`.
 
 Every request carries `Authorization: Bearer <key>`: an API key, or a token from `/v1/auth/token`.
 A key belongs to one tenant and has one role (admin, dispatcher, driver, viewer, integration); an
@@ -43,9 +49,26 @@ def create_app(services: Services) -> FastAPI:
     for module in (bins, devices, alerts, plans, kpis, admin):
         app.include_router(module.router)
 
+    # the driver app and the dispatcher's console: plain files, no build step; Leaflet from xstatic
+    app.mount("/static/web", StaticFiles(directory=WEB), name="web")
+    app.mount("/static/leaflet", StaticFiles(directory=leaflet.BASE_DIR), name="leaflet")
+
     @app.get("/", include_in_schema=False)
     def home() -> RedirectResponse:
         return RedirectResponse("/docs")
+
+    @app.get("/driver", include_in_schema=False)
+    def driver() -> FileResponse:
+        return FileResponse(WEB / "driver.html", headers={"Cache-Control": "no-cache"})
+
+    @app.get("/driver-sw.js", include_in_schema=False)
+    def driver_worker() -> FileResponse:
+        headers = {"Cache-Control": "no-cache", "Service-Worker-Allowed": "/driver"}
+        return FileResponse(WEB / "sw.js", media_type="text/javascript", headers=headers)
+
+    @app.get("/console", include_in_schema=False)
+    def console() -> FileResponse:
+        return FileResponse(WEB / "console.html", headers={"Cache-Control": "no-cache"})
 
     @app.get("/healthz", tags=["access"], summary="the API answers and its stores are reachable")
     def healthz() -> dict[str, bool]:

@@ -1,0 +1,186 @@
+// The dispatcher's console: every bin on a live map by fill, alerts, silent sensors, and the day's
+// plan with each truck's route drawn: plan, approve, dispatch, re-plan, hand a route to a driver.
+import { ApiError, ATTRIBUTION, TILES, call, fillColour, h, language, percent, setLanguage, t } from "./common.js";
+
+const ROUTE_COLOURS = ["#1f4bd8", "#d81b60", "#00897b", "#6d4c41", "#8e24aa", "#f4511e", "#3949ab", "#43a047"];
+const panel = document.getElementById("panel");
+const bar = document.getElementById("bar");
+const state = {
+  token: sessionStorage.getItem("tomning.console.token"),
+  tenant: null, bins: [], etag: null, alerts: [], kpis: null, plan: null, day: null, qr: null, message: null,
+};
+let map = null;
+let binLayer = null;
+let routeLayer = null;
+let fitted = false;
+
+function localDate(offsetDays, zone) {
+  const when = new Date(Date.now() + offsetDays * 86_400_000);
+  return new Intl.DateTimeFormat("sv-SE", { timeZone: zone, year: "numeric", month: "2-digit", day: "2-digit" })
+    .format(when);
+}
+
+async function api(path, options = {}) {
+  try {
+    return await call(path, { ...options, token: state.token });
+  } catch (error) {
+    if (error instanceof ApiError && error.status === 401) signOut();
+    throw error;
+  }
+}
+
+function signOut() {
+  sessionStorage.removeItem("tomning.console.token");
+  state.token = null;
+  render();
+}
+
+async function load() {
+  if (!state.tenant) state.tenant = (await api("/v1/tenant")).data;
+  state.day = state.day || localDate(1, state.tenant.timezone);
+  const answer = await api("/v1/state", { headers: state.etag ? { "If-None-Match": state.etag } : {} });
+  if (answer.status !== 304) {
+    state.bins = answer.data;
+    state.etag = answer.etag;
+  }
+  state.alerts = (await api("/v1/alerts?status=open&limit=50")).data.items;
+  state.kpis = (await api("/v1/kpis/daily")).data;
+  const plans = (await api(`/v1/plans?day=${state.day}`)).data.items;
+  state.plan = plans.find((p) => p.status !== "superseded") || null;
+}
+
+async function act(work) {
+  try {
+    await work();
+    state.message = null;
+    await load();
+  } catch (error) {
+    state.message = error.message;
+  }
+  render();
+}
+
+function figures() {
+  const over = state.bins.filter((b) => b.fillingLevel !== null && b.fillingLevel >= b.binFullnessThreshold);
+  const box = (label, value, id) => h("div", { class: "figure", id }, h("b", {}, value), label);
+  return h("div", { class: "figures" },
+    box(t("bins"), state.bins.length, "fig-bins"),
+    box(t("overThreshold"), over.length, "fig-over"),
+    box(t("alerts"), state.alerts.length, "fig-alerts"),
+    box(t("silent"), state.kpis ? state.kpis.devices_silent : "–", "fig-silent"));
+}
+
+function alertList() {
+  if (!state.alerts.length) return h("p", { class: "card" }, t("noAlerts"));
+  return h("ul", { class: "alerts", id: "alerts" }, state.alerts.map((a) => h("li", { "data-alert": a.id },
+    h("span", { class: "what" }, `${t(a.event.kind)} · ${a.event.bin_id || a.event.device_id || ""}`),
+    a.status === "open"
+      ? h("button", { class: "button small secondary", onclick: () => act(() => api(`/v1/alerts/${a.id}/acknowledge`, { method: "POST" })) }, t("acknowledge"))
+      : null,
+    h("button", { class: "button small secondary", onclick: () => act(() => api(`/v1/alerts/${a.id}/resolve`, { method: "POST" })) }, t("resolve")))));
+}
+
+function planSection() {
+  const plan = state.plan;
+  const dayInput = h("input", { type: "date", value: state.day, id: "day", "aria-label": t("plan") });
+  dayInput.addEventListener("change", () => { state.day = dayInput.value; act(async () => {}); });
+  const buttons = [h("button", { class: "button", id: "make-plan", onclick: () => act(() => api("/v1/plans", { method: "POST", body: { day: state.day } })) }, t("planDay"))];
+  if (plan?.status === "draft") buttons.push(h("button", { class: "button", id: "approve", onclick: () => act(() => api(`/v1/plans/${plan.id}/approve`, { method: "POST" })) }, t("approve")));
+  if (plan?.status === "approved") buttons.push(h("button", { class: "button", id: "dispatch", onclick: () => act(() => api(`/v1/plans/${plan.id}/dispatch`, { method: "POST" })) }, t("dispatch")));
+  if (plan) buttons.push(h("button", { class: "button secondary", id: "replan", onclick: () => act(() => api(`/v1/plans/${plan.id}/replan`, { method: "POST", body: {} })) }, t("replan")));
+  const section = [h("h2", {}, `${t("plan")} `, dayInput), h("div", { class: "planbar" }, buttons)];
+  if (!plan) return [...section, h("p", { class: "card" }, t("noPlan"))];
+  section.push(h("p", { class: "card", id: "plan-status" }, `#${plan.id} · ${t(plan.status)} · ${plan.routes.length} ${t("routes").toLowerCase()} · `
+    + `${(plan.routes.reduce((s, r) => s + r.distance_m, 0) / 1000).toFixed(1)} ${t("km")} · ${plan.left_out.length} ${t("leftOut")}`));
+  section.push(h("ul", { class: "routes", id: "routes" }, plan.routes.map((r, n) => h("li", { "data-route": r.index },
+    h("span", { class: "swatch", style: `background:${ROUTE_COLOURS[n % ROUTE_COLOURS.length]}` }),
+    h("b", {}, r.vehicle), r.driver ? ` (${r.driver})` : "",
+    ` · ${r.visits.filter((v) => v.kind === "bin").length} ${t("stops")} · ${(r.distance_m / 1000).toFixed(1)} ${t("km")} · ${(r.duration_s / 3600).toFixed(1)} ${t("hours")}`,
+    plan.status === "dispatched" && r.driver
+      ? h("button", { class: "button small secondary", onclick: () => act(async () => { state.qr = (await api(`/v1/plans/${plan.id}/routes/${r.index}/handover`, { method: "POST" })).data; }) }, t("handover"))
+      : null))));
+  if (state.qr) {
+    section.push(h("div", { class: "qr card", id: "qr" },
+      h("img", { alt: "QR", src: `data:image/svg+xml;charset=utf-8,${encodeURIComponent(state.qr.qr_svg)}` }),
+      h("p", {}, h("a", { href: state.qr.url }, state.qr.url.split("#")[0]))));
+  }
+  return section;
+}
+
+function drawMap() {
+  if (typeof L === "undefined") return;
+  if (!map) {
+    map = L.map("map");
+    L.tileLayer(TILES, { maxZoom: 19, attribution: ATTRIBUTION }).addTo(map);
+    binLayer = L.layerGroup().addTo(map);
+    routeLayer = L.layerGroup().addTo(map);
+    const legend = L.control({ position: "bottomright" });
+    legend.onAdd = () => h("div", { class: "legend" }, [
+      ["#1a7f37", "< 50 %"], ["#b36b00", "≥ 50 %"], ["#c0001a", t("overThreshold")], ["#7a7a7a", t("legendNone")],
+    ].map(([colour, label]) => h("div", {}, h("span", { style: `color:${colour}` }, "● "), label)));
+    legend.addTo(map);
+  }
+  binLayer.clearLayers();
+  for (const b of state.bins) {
+    L.circleMarker([b.lat, b.lon], {
+      radius: 6, weight: 1, color: "#000", fillColor: fillColour(b.fillingLevel, b.binFullnessThreshold), fillOpacity: 0.9,
+    }).bindTooltip(`${b.id}: ${percent(b.fillingLevel)}`).addTo(binLayer);
+  }
+  routeLayer.clearLayers();
+  (state.plan?.routes || []).forEach((r, n) => {
+    L.polyline(r.visits.map((v) => [v.location.lat, v.location.lon]), {
+      color: ROUTE_COLOURS[n % ROUTE_COLOURS.length], weight: 4, opacity: 0.85, className: "route-line",
+    }).bindTooltip(`${r.vehicle}: ${(r.distance_m / 1000).toFixed(1)} km`).addTo(routeLayer);
+  });
+  if (!fitted && state.bins.length) {
+    map.fitBounds(state.bins.map((b) => [b.lat, b.lon]), { padding: [20, 20] });
+    fitted = true;
+  }
+}
+
+function signInForm() {
+  const form = h("form", { class: "card signin", id: "signin" },
+    h("h1", {}, "Tömning"),
+    state.message ? h("p", { class: "error" }, state.message) : null,
+    h("label", {}, t("key"), h("input", { name: "key", autocomplete: "off" })),
+    h("label", {}, t("tenant"), h("input", { name: "tenant" })),
+    h("label", {}, t("username"), h("input", { name: "username", autocomplete: "username" })),
+    h("label", {}, t("password"), h("input", { name: "password", type: "password", autocomplete: "current-password" })),
+    h("button", { class: "button", type: "submit" }, t("signIn")));
+  form.addEventListener("submit", async (event) => {
+    event.preventDefault();
+    const data = Object.fromEntries(new FormData(form));
+    try {
+      state.token = data.key
+        || (await call("/v1/auth/token", { method: "POST", body: { tenant: data.tenant, username: data.username, password: data.password } })).data.token;
+      sessionStorage.setItem("tomning.console.token", state.token);
+      state.message = null;
+      await act(async () => {});
+    } catch {
+      state.message = t("wrong");
+      render();
+    }
+  });
+  return form;
+}
+
+function render() {
+  document.documentElement.lang = language();
+  bar.replaceChildren(
+    h("strong", {}, `Tömning · ${state.tenant?.name || ""}`),
+    h("button", { class: "button small", onclick: () => { setLanguage(language() === "sv" ? "en" : "sv"); render(); } },
+      language() === "sv" ? "English" : "Svenska"),
+    state.token ? h("button", { class: "button small secondary", onclick: signOut }, t("signOut")) : null);
+  if (!state.token) {
+    panel.replaceChildren(signInForm());
+    return;
+  }
+  panel.replaceChildren(
+    state.message ? h("p", { class: "error", role: "alert" }, state.message) : "",
+    figures(), h("h2", {}, t("alerts")), alertList(), ...planSection());
+  drawMap();
+}
+
+render();
+if (state.token) act(async () => {});
+setInterval(() => { if (state.token) act(async () => {}); }, 15_000);

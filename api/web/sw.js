@@ -1,0 +1,46 @@
+// The driver app's service worker: the app itself comes from the cache when the phone is offline.
+// The API is never cached here: the app keeps the route itself and queues what the driver reports.
+const CACHE = "tomning-driver-v1";
+const SHELL = [
+  "/driver",
+  "/static/web/driver.js",
+  "/static/web/common.js",
+  "/static/web/style.css",
+  "/static/web/manifest.webmanifest",
+  "/static/web/icon.svg",
+  "/static/leaflet/leaflet.js",
+  "/static/leaflet/leaflet.css",
+];
+
+self.addEventListener("install", (event) => {
+  event.waitUntil(caches.open(CACHE).then((cache) => cache.addAll(SHELL)).then(() => self.skipWaiting()));
+});
+
+self.addEventListener("activate", (event) => {
+  event.waitUntil(
+    caches.keys()
+      .then((names) => Promise.all(names.filter((n) => n !== CACHE).map((n) => caches.delete(n))))
+      .then(() => self.clients.claim()),
+  );
+});
+
+self.addEventListener("fetch", (event) => {
+  const url = new URL(event.request.url);
+  if (event.request.method !== "GET" || url.origin !== self.location.origin || url.pathname.startsWith("/v1/")) {
+    return; // the API, and tiles from OpenStreetMap, go to the network as they are
+  }
+  if (event.request.mode === "navigate") {
+    // the page: the newest when online, the cached one when not
+    event.respondWith(
+      fetch(event.request)
+        .then((response) => {
+          const copy = response.clone();
+          caches.open(CACHE).then((cache) => cache.put("/driver", copy));
+          return response;
+        })
+        .catch(() => caches.match("/driver")),
+    );
+    return;
+  }
+  event.respondWith(caches.match(event.request).then((hit) => hit || fetch(event.request)));
+});

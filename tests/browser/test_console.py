@@ -1,0 +1,44 @@
+"""The dispatcher's console in a real Chromium: the bins' map, alerts, a plan made and dispatched."""
+
+from __future__ import annotations
+
+from playwright.sync_api import Browser, expect
+
+from tests.api.conftest import World
+from tests.browser.conftest import SCREENSHOTS
+from tomning.apiserver import Served
+
+
+def test_a_dispatcher_plans_approves_and_dispatches_from_the_console(
+    world: World, served: Served, browser: Browser
+) -> None:
+    context = browser.new_context(viewport={"width": 1400, "height": 900}, locale="sv-SE")
+    page = context.new_page()
+    page.goto(f"{served.url}/console")
+    page.locator('input[name="key"]').fill(world.keys["kalmar", "dispatcher"])
+    page.locator("#signin button[type=submit]").click()
+    expect(page.locator("#fig-bins b")).to_have_text("24")
+    expect(page.locator("path.leaflet-interactive")).to_have_count(24)  # a circle per bin
+    expect(page.locator("#alerts li")).to_have_count(2)
+    page.locator("#alerts li").first.get_by_role("button", name="Åtgärdat").click()
+    expect(page.locator("#alerts li")).to_have_count(1)
+
+    page.locator("#day").fill("2026-11-23")
+    page.locator("#day").dispatch_event("change")
+    page.locator("#make-plan").click()
+    expect(page.locator("#plan-status")).to_contain_text("utkast", timeout=30_000)
+    routes = page.locator("#routes li").count()
+    assert routes >= 1
+    expect(page.locator("path.route-line")).to_have_count(routes)
+    page.locator("#approve").click()
+    expect(page.locator("#plan-status")).to_contain_text("godkänd")
+    page.locator("#dispatch").click()
+    expect(page.locator("#plan-status")).to_contain_text("utskickad")
+    plans = world.client.get("/v1/plans?day=2026-11-23", headers=world.auth("kalmar", "viewer")).json()[
+        "items"
+    ]
+    assert [p["status"] for p in plans] == ["dispatched"]
+    page.locator("#routes li").first.get_by_role("button", name="QR till förare").click()
+    expect(page.locator("#qr img")).to_be_visible()
+    page.screenshot(path=str(SCREENSHOTS / "console.png"))
+    context.close()

@@ -1,0 +1,121 @@
+"""The driver app on a phone: open the route from a handover link, report stops, go offline, come back.
+
+The server must get each report exactly once, however the phone's connection comes and goes.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from playwright.sync_api import Browser, Page, expect
+
+from tests.api.conftest import World
+from tests.api.test_access import dispatched_plan
+from tests.browser.conftest import PHONE, SCREENSHOTS
+from tomning.apiserver import Served
+
+
+def outcomes(world: World, plan: dict[str, Any]) -> list[dict[str, Any]]:
+    answer = world.client.get(f"/v1/plans/{plan['id']}/outcomes", headers=world.auth("kalmar", "dispatcher"))
+    return list(answer.json())
+
+
+def next_bin(page: Page) -> str:
+    return str(page.locator("#next").get_attribute("data-bin"))
+
+
+def test_a_driver_works_through_the_route_online_and_offline(
+    world: World, served: Served, browser: Browser
+) -> None:
+    plan = dispatched_plan(world)
+    route = plan["routes"][0]
+    bins = [v["id"] for v in route["visits"] if v["kind"] == "bin"]
+    assert len(bins) >= 4
+    link = world.client.post(f"/v1/plans/{plan['id']}/routes/{route['index']}/handover",
+                             headers=world.auth("kalmar", "dispatcher")).json()["url"]  # fmt: skip
+    context = browser.new_context(**PHONE, locale="sv-SE", service_workers="allow")  # type: ignore[arg-type]
+    page = context.new_page()
+    page.goto(link)
+    expect(page.locator("#next")).to_be_visible()
+    assert page.url.endswith("/driver")  # the one-time code is gone from the address bar
+    assert next_bin(page) == bins[0]
+    expect(page.locator("#collected")).to_have_text("✓ Tömd")
+    page.wait_for_function(
+        "navigator.serviceWorker && navigator.serviceWorker.controller !== null", timeout=15_000
+    )
+
+    # online: one tap, and the server has it
+    page.locator("#collected").click()
+    expect(page.locator("#sync")).to_have_attribute("data-pending", "0")
+    assert [(o["bin_id"], o["status"]) for o in outcomes(world, plan)] == [(bins[0], "collected")]
+    assert next_bin(page) == bins[1]
+
+    # offline: two more, one of them skipped with a reason, and the page reloaded from the cache. The
+    # server goes away too: Chromium's offline emulation does not always hold requests that pass
+    # through the service worker, and a phone out of coverage reaches nothing.
+    context.set_offline(True)
+    page.wait_for_function("!navigator.onLine")
+    port = served.port
+    served.__exit__()
+    page.locator("#collected").click()
+    expect(page.locator("#next")).to_have_attribute("data-bin", bins[2])
+    page.locator("#skip").click()
+    page.locator('[data-reason="blocked"]').click()
+    expect(page.locator("#sync")).to_have_attribute("data-pending", "2")
+    page.reload()
+    expect(page.locator("#next")).to_have_attribute("data-bin", bins[3])
+    expect(page.locator("#sync")).to_have_attribute("data-pending", "2")
+    assert len(outcomes(world, plan)) == 1  # nothing reached the server meanwhile
+    page.screenshot(path=str(SCREENSHOTS / "driver-offline.png"))
+
+    # back online: the queue drains, each report once
+    back = Served(world.services, host="127.0.0.1", port=port).__enter__()
+    context.set_offline(False)
+    page.wait_for_function("navigator.onLine")
+    page.evaluate("window.dispatchEvent(new Event('online'))")
+    expect(page.locator("#sync")).to_have_attribute("data-pending", "0", timeout=15_000)
+    reported = sorted((o["bin_id"], o["status"], o["reason"]) for o in outcomes(world, plan))
+    assert reported == sorted([
+        (bins[0], "collected", None), (bins[1], "collected", None), (bins[2], "skipped", "blocked"),
+    ])  # fmt: skip
+    page.reload()
+    expect(page.locator("#next")).to_have_attribute("data-bin", bins[3])
+    page.evaluate("window.dispatchEvent(new Event('online'))")
+    page.wait_for_timeout(500)
+    assert len(outcomes(world, plan)) == 3  # a reload and another sync add nothing
+    expect(page.locator(f'li[data-bin="{bins[2]}"] .mark')).to_have_text("✕ Blockerat")
+    page.locator("#lang").click()
+    expect(page.locator("#collected")).to_have_text("✓ Collected")
+    page.screenshot(path=str(SCREENSHOTS / "driver.png"))
+    context.close()
+    back.__exit__()
+
+
+def test_every_target_is_large_enough_for_gloves_and_navigation_is_one_tap(
+    world: World, served: Served, browser: Browser
+) -> None:
+    plan = dispatched_plan(world)
+    route = plan["routes"][0]
+    link = world.client.post(f"/v1/plans/{plan['id']}/routes/{route['index']}/handover",
+                             headers=world.auth("kalmar", "dispatcher")).json()["url"]  # fmt: skip
+    context = browser.new_context(**PHONE, locale="en-GB")  # type: ignore[arg-type]
+    page = context.new_page()
+    page.goto(link)
+    expect(page.locator("#next")).to_be_visible()
+    for button in page.locator("#next .button").all():
+        box = button.bounding_box()
+        assert box is not None
+        assert min(box["height"], box["width"]) >= 56, button.inner_text()
+    hrefs = {a.inner_text(): a.get_attribute("href") or "" for a in page.locator(".handoff a").all()}
+    stops = [v for v in route["visits"] if v["kind"] == "bin"]
+    first = f"{stops[0]['location']['lat']},{stops[0]['location']['lon']}"
+    assert hrefs["Google Maps"].startswith("https://www.google.com/maps/dir/?api=1")
+    assert f"destination={stops[2]['location']['lat']},{stops[2]['location']['lon']}" in hrefs["Google Maps"]
+    assert hrefs["Apple Maps"] == f"https://maps.apple.com/?daddr={first}&dirflg=d"
+    assert hrefs["Waze"] == f"https://waze.com/ul?ll={first}&navigate=yes"
+    assert hrefs["OsmAnd"].startswith("osmand.api://navigate_gpx?force=true&profile=truck&data=")
+    manifest = page.evaluate("fetch('/static/web/manifest.webmanifest').then(r => r.json())")
+    assert manifest["start_url"] == "/driver"
+    assert manifest["display"] == "standalone"
+    assert page.locator(".leaflet-control-attribution").inner_text().find("OpenStreetMap") >= 0
+    context.close()
