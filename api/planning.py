@@ -9,13 +9,13 @@ fractions they carry, and each group is routed on its own.
 from __future__ import annotations
 
 from collections import defaultdict
-from collections.abc import Iterable, Sequence
+from collections.abc import Iterable, Mapping, Sequence
 from datetime import date, datetime, time, timedelta
 from zoneinfo import ZoneInfo
 
 from pydantic import ConfigDict, Field, model_validator
 
-from core.forecast import Forecast, estimate, fraction_rates
+from core.forecast import Forecast, Reliability, estimate, fraction_rates
 from core.models import (
     Bin,
     Fraction,
@@ -75,6 +75,12 @@ class FleetSpec(Frozen):
     vehicles: tuple[VehicleSpec, ...] = Field(min_length=1)
     speed_kmh: float = Field(default=30.0, gt=0, le=120)
     optional_from: float = Field(default=0.5, ge=0, le=1, description="fill from which a bin may come along")
+    workdays: tuple[int, ...] = Field(default=(0, 1, 2, 3, 4), description="weekdays trucks run, Monday 0")
+    optional_penalty_m: float = Field(
+        default=PENALTY_M_PER_FILL,
+        ge=0,
+        description="what leaving an optional bin costs, per unit of fill (m)",
+    )
 
     @model_validator(mode="after")
     def _known_depots(self) -> FleetSpec:
@@ -98,20 +104,38 @@ def forecasts(
     for o in registry.outcomes(tenant):
         if o.status is OutcomeStatus.COLLECTED and now - HISTORY <= o.at <= now:
             emptied[o.bin_id] = max(o.at, emptied.get(o.bin_id, o.at))
-    for bin_id, at in emptied.items():
-        after = [p for p in history.get(bin_id, ()) if p[0] > at]
-        history[bin_id] = after or [(at, 0.0)]
+    return forecast_all(chosen, history, emptied, now)
+
+
+def forecast_all(
+    bins: Sequence[Bin],
+    history: Mapping[str, Sequence[tuple[datetime, float]]],
+    emptied: Mapping[str, datetime],
+    now: datetime,
+) -> dict[str, Forecast]:
+    """Forecasts from readings (`history`) and known collections (`emptied`); a bin with little
+    history of its own borrows its fraction's median rate."""
+    runs: dict[str, Sequence[tuple[datetime, float]]] = {}
+    for b in bins:
+        points = history.get(b.id, ())
+        if b.id in emptied:
+            at = emptied[b.id]
+            points = [p for p in points if p[0] > at] or [(at, 0.0)]
+        runs[b.id] = points
     own = {
         b.id: f
-        for b in chosen
-        if (f := estimate(b.id, history.get(b.id, ()), threshold=b.threshold, now=now,
-                          fallback_rate_per_day=0.0)) is not None
-    }  # fmt: skip
-    borrowed = fraction_rates([(b.fraction.value, own[b.id]) for b in chosen if b.id in own])
+        for b in bins
+        if (f := estimate(b.id, runs[b.id], threshold=b.threshold, now=now, fallback_rate_per_day=0.0))
+        is not None
+    }
+    borrowed = fraction_rates([(b.fraction.value, own[b.id]) for b in bins if b.id in own])
     out = {}
-    for b in chosen:
+    for b in bins:
+        if b.id in own and own[b.id].reliability is not Reliability.LOW:
+            out[b.id] = own[b.id]
+            continue
         rate = borrowed.get(b.fraction.value, DEFAULT_RATE_PER_DAY)
-        f = estimate(b.id, history.get(b.id, ()), threshold=b.threshold, now=now, fallback_rate_per_day=rate)
+        f = estimate(b.id, runs[b.id], threshold=b.threshold, now=now, fallback_rate_per_day=rate)
         if f is not None:
             out[b.id] = f
     return out
@@ -141,20 +165,61 @@ def make_plan(
     skip = set(exclude)
     bins = [b for b in registry.bins(tenant) if b.id not in skip]
     predicted = forecasts(registry, store, tenant, now, bins)
-    start = min(datetime.combine(day, v.shift_start, tzinfo=zone) for v in fleet.vehicles)
-    collection, next_start = start + timedelta(hours=4), start + timedelta(days=1)
+    routes, left_out = plan_day(bins, predicted, day=day, zone=zone, fleet=fleet, time_limit_s=time_limit_s)
+    return Plan(
+        id=0, tenant=tenant, day=day, status=PlanStatus.DRAFT, created_at=now, created_by=created_by,
+        routes=tuple(routes), left_out=tuple(left_out), replaces=replaces,
+    )  # fmt: skip
+
+
+def next_workday(day: date, workdays: Sequence[int]) -> date:
+    ahead = day + timedelta(days=1)
+    while ahead.weekday() not in workdays:
+        ahead += timedelta(days=1)
+    return ahead
+
+
+def select(
+    bins: Sequence[Bin],
+    predicted: Mapping[str, Forecast],
+    *,
+    collection: datetime,
+    next_collection: datetime,
+    optional_from: float,
+) -> tuple[dict[str, tuple[Bin, float, bool]], list[LeftOut]]:
+    """Which bins a day collects: {bin id: (bin, fill at collection, mandatory)}, and the unknown ones.
+
+    Mandatory: its forecast crosses its threshold before the next collection day could reach it.
+    Optional (a penalty growing with its fill): at `optional_from` or more when collected today.
+    """
+    stops: dict[str, tuple[Bin, float, bool]] = {}
     left_out: list[LeftOut] = []
-    stops: dict[str, tuple[Bin, float, bool]] = {}  # bin id: (bin, fill at collection, mandatory)
     for b in bins:
         f = predicted.get(b.id)
         if f is None:
             left_out.append(LeftOut(bin_id=b.id, reason="no readings in two weeks: its fill is unknown"))
             continue
         fill = f.level_at(collection)
-        if f.level_at(next_start) >= b.threshold:
+        if f.level_at(next_collection) >= b.threshold:
             stops[b.id] = (b, fill, True)
-        elif fill >= fleet.optional_from:
+        elif fill >= optional_from:
             stops[b.id] = (b, fill, False)
+    return stops, left_out
+
+
+def plan_day(
+    bins: Sequence[Bin], predicted: Mapping[str, Forecast], *, day: date, zone: ZoneInfo, fleet: FleetSpec,
+    time_limit_s: float,
+) -> tuple[list[PlannedRoute], list[LeftOut]]:  # fmt: skip
+    """Select a day's bins from their forecasts and route them, truck group by truck group."""
+    start = min(datetime.combine(day, v.shift_start, tzinfo=zone) for v in fleet.vehicles)
+    later = next_workday(day, fleet.workdays)
+    next_start = min(datetime.combine(later, v.shift_start, tzinfo=zone) for v in fleet.vehicles)
+    half_shift = timedelta(seconds=max(v.shift_s for v in fleet.vehicles) / 2)
+    stops, left_out = select(
+        bins, predicted, collection=start + half_shift, next_collection=next_start + half_shift,
+        optional_from=fleet.optional_from,
+    )  # fmt: skip
     routes: list[PlannedRoute] = []
     taken: set[str] = set()
     places = {d.id: d for d in fleet.depots}
@@ -172,10 +237,7 @@ def make_plan(
     for k, (b, _, _) in stops.items():
         if k not in taken:
             left_out.append(LeftOut(bin_id=k, reason=f"no vehicle collects {b.fraction.value}"))
-    return Plan(
-        id=0, tenant=tenant, day=day, status=PlanStatus.DRAFT, created_at=now, created_by=created_by,
-        routes=tuple(routes), left_out=tuple(left_out), replaces=replaces,
-    )  # fmt: skip
+    return routes, left_out
 
 
 def _route_group(
@@ -199,7 +261,7 @@ def _route_group(
             location=b.location,
             demand=round(b.capacity_l * fill),
             service_time_s=b.service_time_s,
-            penalty_m=None if mandatory else PENALTY_M_PER_FILL * fill,
+            penalty_m=None if mandatory else fleet.optional_penalty_m * fill,
         )
         for b, fill, mandatory in chosen
     )

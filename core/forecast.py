@@ -12,6 +12,7 @@ from collections.abc import Sequence
 from datetime import datetime, timedelta
 from enum import StrEnum
 
+import numpy as np
 from pydantic import Field
 
 from core.models import AwareDatetime, FillingLevel, Frozen
@@ -57,13 +58,13 @@ def theil_sen_per_day(points: Sequence[tuple[datetime, float]]) -> float:
     """The median of pairwise slopes, per day: one spike or a stuck stretch barely moves it."""
     step = max(1, len(points) // _MAX_POINTS)
     sample = points[::step]
-    slopes = [
-        (b[1] - a[1]) / ((b[0] - a[0]).total_seconds() / 86_400)
-        for i, a in enumerate(sample)
-        for b in sample[i + 1 :]
-        if b[0] > a[0]
-    ]
-    return statistics.median(slopes) if slopes else 0.0
+    days = np.array([p[0].timestamp() / 86_400 for p in sample])
+    levels = np.array([p[1] for p in sample])
+    upper = np.triu_indices(len(sample), k=1)
+    dt = (days[None, :] - days[:, None])[upper]
+    dl = (levels[None, :] - levels[:, None])[upper]
+    later = dt > 0
+    return float(np.median(dl[later] / dt[later])) if later.any() else 0.0
 
 
 def estimate(

@@ -1,0 +1,244 @@
+"""The headline: a simulated city under a fixed round and under Tömning's sensor-driven planning.
+
+One seeded city (core/fillmodel.py: household bins, street litter bins and recycling-station
+containers around Kalmar's 30 stations, with their weekday and hour rhythms and 5 % faulty sensors)
+lived twice, hour by hour:
+(a) a fixed round, as most municipalities collect today: each bin on fixed weekdays, as often as
+    its kind needs for a mean fill at emptying of at most 75 % (a schedule sized for the peaks);
+(b) Tömning: every working morning, each bin's forecast from its own sensor readings (noise, spikes,
+    stuck and silent sensors included) and the day's collections, then the planner's selection
+    (api/planning.py: mandatory before it would cross its threshold, optional from 50 %), routed.
+Both route each day with the same solver, trucks and time budget; bins are emptied at their
+planned arrival times. Trucks run Monday to Friday.
+
+    python -m bench.policy [--quick] [--weeks N] [--bins N] [--plot policy.png]
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import math
+import random
+import statistics
+import sys
+import time
+from collections import defaultdict
+from dataclasses import dataclass, field
+from datetime import date, datetime, timedelta
+from pathlib import Path
+
+from rich.console import Console
+from rich.progress import Progress
+
+from api.planning import FacilitySpec, FleetSpec, PlaceSpec, VehicleSpec, _route_group, forecast_all, plan_day
+from core import places
+from core.fillmodel import PROFILES, STATION_DAILY_FILL, STOCKHOLM, BinKind, Fleet, kind_of
+from core.models import Bin, Fraction, Location
+
+console = Console(stderr=True)
+START = datetime(2026, 11, 2, 0, 0, tzinfo=STOCKHOLM)  # a Monday
+WARM_UP = timedelta(days=2)  # the weekend before: sensors report, nobody collects
+DEPOT = Location(lat=56.6745, lon=16.3220)
+MOSKOGEN = Location(lat=56.6827, lon=16.2353)
+FIXED_TARGET_FILL = 0.75
+
+
+def city(size: int, seed: int = 7) -> list[Bin]:
+    """Kalmar's station containers (4 fractions at 30 stations), then household and street bins near them."""
+    rng = random.Random(seed)
+    stations = places.stations()
+    out = [b for b, _ in places.fleet("city", stations)][: min(120, size)]
+    rest = size - len(out)
+    for n in range(rest):
+        near = rng.choice(stations).location
+        where = Location(lat=near.lat + rng.gauss(0, 0.012), lon=near.lon + rng.gauss(0, 0.02))
+        household = n < rest * 0.7  # shared bins of blocks of flats; the rest street litter bins
+        out.append(
+            Bin(
+                tenant="city",
+                id=f"city-{n:05d}",
+                location=where,
+                fraction=Fraction.RESIDUAL,
+                capacity_l=660 if household else 160,
+                empty_distance_mm=1100 if household else 800,
+                full_distance_mm=150 if household else 100,
+                service_time_s=60 if household else 30,
+            )
+        )
+    return [b.model_copy(update={"threshold": 0.9}) for b in out]
+
+
+def daily_fill(b: Bin) -> float:
+    kind = kind_of(b)
+    return STATION_DAILY_FILL[b.fraction] if kind is BinKind.STATION else PROFILES[kind].daily_fill
+
+
+def fixed_schedule(bins: list[Bin], seed: int = 3) -> dict[str, set[int]]:
+    """Weekdays each bin is emptied: 1, 2, 3 or 5 times a week, as few as keep its mean fill ≤ 75 %."""
+    rng = random.Random(seed)
+    patterns = {1: [[d] for d in range(5)], 2: [[0, 3], [1, 4]], 3: [[0, 2, 4]], 5: [[0, 1, 2, 3, 4]]}
+    out = {}
+    for b in bins:
+        weekly = daily_fill(b) * 7
+        times = next((k for k in (1, 2, 3) if weekly / k <= FIXED_TARGET_FILL), 5)
+        out[b.id] = set(rng.choice(patterns[times]))
+    return out
+
+
+def fleet_spec(trucks: int, **policy: float) -> FleetSpec:
+    return FleetSpec(
+        **policy,  # type: ignore[arg-type]
+        depots=(PlaceSpec(id="depot", location=DEPOT),),
+        facilities=(FacilitySpec(id="moskogen", location=MOSKOGEN, unload_s=900),),
+        vehicles=tuple(
+            VehicleSpec(id=f"truck-{k}", capacity_l=40_000, depot="depot", shift_s=10 * 3600)
+            for k in range(1, trucks + 1)
+        ),
+    )
+
+
+@dataclass
+class Tally:
+    km: float = 0.0
+    emptyings: int = 0
+    fills: list[float] = field(default_factory=list)
+    overflow_hours: float = 0.0
+    daily_km: list[float] = field(default_factory=list)
+
+    def summary(self) -> dict[str, float]:
+        return {
+            "truck_km": round(self.km, 1),
+            "emptyings": self.emptyings,
+            "mean_fill_at_emptying": round(statistics.mean(self.fills), 3) if self.fills else 0.0,
+            "overflow_bin_hours": round(self.overflow_hours, 1),
+        }
+
+
+def live(policy: str, bins: list[Bin], *, weeks: int, trucks: int, time_limit_s: float, seed: int,
+         progress: Progress, tuning: dict[str, float]) -> Tally:  # fmt: skip
+    sim = Fleet(bins, seed=seed, start=START - WARM_UP, fault_share=0.05)
+    fleet = fleet_spec(trucks, **tuning)
+    schedule = fixed_schedule(bins)
+    by_id = {b.id: b for b in bins}
+    history: dict[str, list[tuple[datetime, float]]] = defaultdict(list)
+    emptied: dict[str, datetime] = {}
+    pending: list[tuple[datetime, str]] = []  # planned collections of the day, by arrival time
+    tally = Tally()
+    hours = int((WARM_UP + timedelta(weeks=weeks)).total_seconds() // 3600)
+    task = progress.add_task(policy, total=hours)
+    clock = START - WARM_UP
+    for _ in range(hours):
+        to = clock + timedelta(hours=1)
+        local = to.astimezone(STOCKHOLM)
+        for at, bin_id in [p for p in pending if p[0] <= to]:
+            level = sim.bins[bin_id].level
+            sim.collect(bin_id, at)
+            emptied[bin_id] = at
+            if at >= START:
+                tally.emptyings += 1
+                tally.fills.append(min(1.0, level))
+        pending = [p for p in pending if p[0] > to]
+        for bin_id, reading in sim.step(to).items():
+            if reading is not None:
+                b = by_id[bin_id]
+                history[bin_id].append((to, b.filling_level(float(reading["distance_mm"]))))  # type: ignore[arg-type]
+        if to >= START:
+            tally.overflow_hours += sum(1 for s in sim.bins.values() if s.level >= 1.0)
+        if local.hour == 6 and local.weekday() in fleet.workdays and to >= START:
+            day = local.date()
+            for bin_id in history:  # two weeks is all the forecast reads
+                history[bin_id] = [p for p in history[bin_id] if p[0] > to - timedelta(days=14)]
+            if policy == "fixed":
+                routes = _fixed_day(bins, sim, schedule, fleet, day, time_limit_s)
+            else:
+                predicted = forecast_all(bins, history, emptied, to)
+                routes, _ = plan_day(bins, predicted, day=day, zone=STOCKHOLM, fleet=fleet,
+                                     time_limit_s=time_limit_s)  # fmt: skip
+            km = sum(r.distance_m for r in routes) / 1000
+            tally.km += km
+            tally.daily_km.append(km)
+            pending += [(v.arrival, v.id) for r in routes for v in r.visits if v.kind == "bin"]
+        clock = to
+        progress.advance(task)
+    return tally
+
+
+def _fixed_day(bins: list[Bin], sim: Fleet, schedule: dict[str, set[int]], fleet: FleetSpec, day: date,
+               time_limit_s: float) -> list:  # type: ignore[type-arg]  # fmt: skip
+    due = [b for b in bins if day.weekday() in schedule[b.id]]
+    # no sensors: the trucks carry what is there (the true fill, for capacity only)
+    chosen = [(b, min(1.0, sim.bins[b.id].level + daily_fill(b) * 0.2), True) for b in due]
+    start = datetime.combine(day, fleet.vehicles[0].shift_start, tzinfo=STOCKHOLM)
+    return _route_group(fleet, fleet.depots[0], list(fleet.vehicles), chosen, start=start,
+                        time_limit_s=time_limit_s, first_index=0, left_out=[])  # fmt: skip
+
+
+def plot(results: dict[str, Tally], path: Path) -> None:
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    fig, (left, right) = plt.subplots(1, 2, figsize=(11, 4))
+    for name, tally in results.items():
+        left.plot(range(1, len(tally.daily_km) + 1), tally.daily_km, marker="o", label=name)
+    left.set(title="Truck-km per working day / Lastbils-km per arbetsdag", xlabel="working day", ylabel="km")
+    left.legend()
+    right.hist([results[n].fills for n in results], bins=20, range=(0, 1), label=list(results))
+    right.set(title="Fill at emptying / Fyllnad vid tömning", xlabel="fill", ylabel="emptyings")
+    right.legend()
+    fig.tight_layout()
+    fig.savefig(path, dpi=110)
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(
+        description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
+    )
+    parser.add_argument("--quick", action="store_true", help="400 bins, one week, 1 s per route search")
+    parser.add_argument("--weeks", type=int, default=None)
+    parser.add_argument("--bins", type=int, default=None)
+    parser.add_argument("--trucks", type=int, default=None)
+    parser.add_argument("--time-limit-s", type=float, default=None, help="route search per day")
+    parser.add_argument("--plot", type=Path, default=Path("docs/policy.png"))
+    parser.add_argument("--optional-from", type=float, default=None, help="the planner's optional_from")
+    parser.add_argument("--penalty-m", type=float, default=None, help="the planner's optional_penalty_m")
+    args = parser.parse_args()
+    size = args.bins or (400 if args.quick else 1520)
+    weeks = args.weeks or (1 if args.quick else 4)
+    trucks = args.trucks or (4 if args.quick else 6)
+    limit = args.time_limit_s or (1.0 if args.quick else 4.0)
+    bins = city(size)
+    tuning = {k: v for k, v in (("optional_from", args.optional_from), ("optional_penalty_m", args.penalty_m))
+              if v is not None}  # fmt: skip
+    started = time.perf_counter()
+    results: dict[str, Tally] = {}
+    with Progress(console=console, transient=True) as progress:
+        for policy in ("fixed", "tomning"):
+            results[policy] = live(policy, bins, weeks=weeks, trucks=trucks, time_limit_s=limit, seed=11,
+                                   progress=progress, tuning=tuning)  # fmt: skip
+            console.print(f"{policy}: {results[policy].summary()}")
+    if args.plot:
+        args.plot.parent.mkdir(parents=True, exist_ok=True)
+        plot(results, args.plot)
+    fixed, ours = results["fixed"].summary(), results["tomning"].summary()
+    kinds = {k.value: sum(1 for b in bins if kind_of(b) is k) for k in BinKind}
+    summary = {
+        "fixed": fixed,
+        "tomning": ours,
+        "km_saving": round(1 - ours["truck_km"] / fixed["truck_km"], 3) if fixed["truck_km"] else math.nan,
+        "bins": kinds,
+        "trucks": trucks,
+        "weeks": weeks,
+        "route_search_s": limit,
+        "policy": fleet_spec(trucks, **tuning).model_dump(include={"optional_from", "optional_penalty_m"}),
+        "seconds": round(time.perf_counter() - started),
+        "quick": args.quick,
+    }
+    print(json.dumps(summary))
+    sys.stdout.flush()
+
+
+if __name__ == "__main__":
+    main()
