@@ -89,6 +89,7 @@ class SimulatedBin:
     tilted_until: datetime | None = None
     stuck_mm: int | None = None
     emptied: list[datetime] = field(default_factory=list)
+    rate_factor: float = 1.0  # this bin's pace against its kind's: sites differ, some bins fill twice as fast
 
     @property
     def kind(self) -> BinKind:
@@ -96,8 +97,8 @@ class SimulatedBin:
 
     def daily_fill(self) -> float:
         if self.kind is BinKind.STATION:
-            return STATION_DAILY_FILL[self.bin.fraction]
-        return PROFILES[self.kind].daily_fill
+            return STATION_DAILY_FILL[self.bin.fraction] * self.rate_factor
+        return PROFILES[self.kind].daily_fill * self.rate_factor
 
     def advance(self, ts: datetime, step: timedelta, *, incidents_per_year: float = 0.5) -> None:
         """Fill, weather and wear over `step` ending at `ts`; rare fires and knock-overs."""
@@ -171,7 +172,10 @@ class Fleet:
         self.incidents_per_year = incidents_per_year
         self.bins: dict[str, SimulatedBin] = {}
         for b in bins:
-            sim = SimulatedBin(b, random.Random(self.rng.random()), level=self.rng.uniform(0.0, 0.7))
+            sim = SimulatedBin(
+                b, random.Random(self.rng.random()), level=self.rng.uniform(0.0, 0.7),
+                rate_factor=self.rng.lognormvariate(0.0, 0.35),
+            )  # fmt: skip
             if self.rng.random() < fault_share:
                 sim.fault = self.rng.choice([f for f in Fault if f is not Fault.NONE])
                 sim.fault_from = start + timedelta(days=self.rng.uniform(0, 10))

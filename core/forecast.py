@@ -21,6 +21,8 @@ MIN_POINTS = 6
 MIN_SPAN = timedelta(hours=6)
 GOOD_POINTS, GOOD_SPAN = 24, timedelta(hours=24)
 _MAX_POINTS = 120  # pairwise slopes over at most this many readings
+EMPTYING_DROP = 0.3
+STUCK_READINGS = 8
 
 
 class Reliability(StrEnum):
@@ -45,13 +47,33 @@ class Forecast(Frozen):
 
 
 def since_emptying(points: Sequence[tuple[datetime, float]]) -> list[tuple[datetime, float]]:
-    """The readings after the last big drop (an emptying), in time order."""
+    """The readings after the last emptying, in time order: a big drop that the next reading confirms
+    (one wild echo is not an emptying)."""
     ordered = sorted(points)
     start = 0
     for i in range(1, len(ordered)):
-        if ordered[i - 1][1] - ordered[i][1] >= 0.3:
+        low = ordered[i][1]
+        if ordered[i - 1][1] - low >= EMPTYING_DROP and (
+            i + 1 == len(ordered) or ordered[i + 1][1] - low < 0.15
+        ):
             start = i
     return ordered[start:]
+
+
+def previous_cycle(
+    points: Sequence[tuple[datetime, float]], run: Sequence[tuple[datetime, float]]
+) -> float | None:
+    """The rate of the cycle before the last emptying, when there was a long enough one."""
+    earlier = since_emptying([p for p in points if p[0] < run[0][0]]) if run else []
+    if len(earlier) < MIN_POINTS or earlier[-1][0] - earlier[0][0] < MIN_SPAN or stuck(earlier):
+        return None
+    return max(0.0, theil_sen_per_day(earlier))
+
+
+def stuck(points: Sequence[tuple[datetime, float]]) -> bool:
+    """The same reading again and again: ice, a cobweb, a dead transducer; its rate means nothing."""
+    tail = [p[1] for p in points[-STUCK_READINGS:]]
+    return len(tail) == STUCK_READINGS and max(tail) == min(tail)
 
 
 def theil_sen_per_day(points: Sequence[tuple[datetime, float]]) -> float:
@@ -80,10 +102,13 @@ def estimate(
     if not run:
         return None
     span = run[-1][0] - run[0][0]
-    if len(run) >= MIN_POINTS and span >= MIN_SPAN:
+    before = previous_cycle(points, run)
+    if len(run) >= MIN_POINTS and span >= MIN_SPAN and not stuck(run):
         rate = max(0.0, theil_sen_per_day(run))
         good = len(run) >= GOOD_POINTS and span >= GOOD_SPAN
         reliability = Reliability.HIGH if good else Reliability.MEDIUM
+    elif before is not None:  # just emptied: the bin fills as it did the cycle before
+        rate, reliability = before, Reliability.MEDIUM
     else:
         rate, reliability = fallback_rate_per_day, Reliability.LOW
     observed_at, level = run[-1]

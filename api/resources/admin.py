@@ -162,7 +162,9 @@ def put_user(
 
 
 class Code(BaseModel):
-    code: str = Field(min_length=8, max_length=200, description="from a handover link")
+    code: str = Field(
+        min_length=8, max_length=200, description="from a handover link", examples=["tmn_0123456789abcdef_…"]
+    )
 
 
 @router.post(

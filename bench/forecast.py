@@ -1,0 +1,145 @@
+"""How well the fill forecast says when a bin crosses its threshold, a day ahead, against two baselines.
+
+A seeded simulated city (core/fillmodel.py, the same as bench/policy.py: rhythms, sensor noise,
+spikes, stuck and silent sensors) reports every hour for several weeks; a bin is emptied when it is
+truly full. For every true crossing of a bin's threshold, each method forecasts from the readings
+up to 24 hours before it, and its error is how far its predicted crossing lies from the truth:
+- Tömning: the planner's forecast (core/forecast.py: Theil-Sen rate since the last emptying);
+- last observed rate: the fill gained over the last 24 hours of readings, carried on;
+- fixed average: the mean daily fill of the bin's kind and fraction over the whole fleet.
+Readings are what the sensors said (filling level from distance), the truth what the bins did.
+
+    python -m bench.forecast [--quick] [--bins N] [--weeks N]
+"""
+
+from __future__ import annotations
+
+import argparse
+import itertools
+import json
+import statistics
+import sys
+import time
+from collections import defaultdict
+from datetime import datetime, timedelta
+
+from rich.console import Console
+from rich.progress import Progress
+
+from bench.policy import START, city
+from core.fillmodel import Fleet, kind_of
+from core.forecast import estimate
+from core.models import Bin
+
+console = Console(stderr=True)
+AHEAD = timedelta(hours=24)
+CAP_H = 14 * 24.0  # a forecast that never crosses counts as two weeks out
+
+
+Series = dict[str, list[tuple[datetime, float]]]
+
+
+def simulate(
+    bins: list[Bin], weeks: int, progress: Progress
+) -> tuple[Series, Series, dict[str, list[datetime]]]:
+    """(sensor readings, true levels, emptyings) per bin, hourly."""
+    fleet = Fleet(bins, seed=5, start=START, fault_share=0.05)
+    readings: dict[str, list[tuple[datetime, float]]] = defaultdict(list)
+    truth: dict[str, list[tuple[datetime, float]]] = defaultdict(list)
+    emptied: dict[str, list[datetime]] = defaultdict(list)
+    by_id = {b.id: b for b in bins}
+    hours = weeks * 7 * 24
+    task = progress.add_task("simulating", total=hours)
+    clock = START
+    for _ in range(hours):
+        clock += timedelta(hours=1)
+        for bin_id, reading in fleet.step(clock).items():
+            sim = fleet.bins[bin_id]
+            truth[bin_id].append((clock, sim.level))
+            if reading is not None:
+                level = by_id[bin_id].filling_level(float(reading["distance_mm"]))  # type: ignore[arg-type]
+                readings[bin_id].append((clock, level))
+            if sim.level >= 1.0:  # emptied when truly full
+                fleet.collect(bin_id, clock)
+                emptied[bin_id].append(clock)
+        progress.advance(task)
+    return readings, truth, emptied
+
+
+def crossings(truth: list[tuple[datetime, float]], threshold: float) -> list[datetime]:
+    return [b[0] for a, b in itertools.pairwise(truth) if a[1] < threshold <= b[1]]
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(
+        description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
+    )
+    parser.add_argument("--quick", action="store_true", help="300 bins, three weeks")
+    parser.add_argument("--bins", type=int, default=None)
+    parser.add_argument("--weeks", type=int, default=None)
+    args = parser.parse_args()
+    bins = city(args.bins or (300 if args.quick else 1520))
+    weeks = args.weeks or (3 if args.quick else 6)
+    started = time.perf_counter()
+    with Progress(console=console, transient=True) as progress:
+        readings, truth, _emptied = simulate(bins, weeks, progress)
+        # the fixed average: each kind and fraction's mean daily fill, from every bin's true history
+        gains: dict[tuple[str, str], list[float]] = defaultdict(list)
+        for b in bins:
+            levels = truth[b.id]
+            rise = sum(max(0.0, y[1] - x[1]) for x, y in itertools.pairwise(levels))
+            gains[kind_of(b).value, b.fraction.value].append(rise / (len(levels) / 24))
+        average = {key: statistics.mean(values) for key, values in gains.items()}
+        errors: dict[str, list[float]] = {"tomning": [], "last_rate": [], "fixed_average": []}
+        task = progress.add_task("forecasting", total=len(bins))
+        for b in bins:
+            for crossing in crossings(truth[b.id], b.threshold):
+                made = crossing - AHEAD
+                if made < START + timedelta(days=7):
+                    continue  # a week of history first
+                # the forecast finds emptyings in the readings itself, as in production
+                seen = [p for p in readings[b.id] if made - timedelta(days=14) < p[0] <= made]
+                if len(seen) < 2:
+                    continue
+                level_now = seen[-1][1]
+                ours = estimate(b.id, seen, threshold=b.threshold, now=made, fallback_rate_per_day=0.1)
+                assert ours is not None
+                ours_h = (ours.full_at - made).total_seconds() / 3600 if ours.full_at else CAP_H
+                day_ago = [p for p in seen if p[0] >= made - timedelta(hours=24)]
+                if len(day_ago) < 2:  # a silent day: the last two readings there are
+                    day_ago = seen[-2:]
+                span_days = max(1e-9, (day_ago[-1][0] - day_ago[0][0]).total_seconds() / 86_400)
+                rate = (day_ago[-1][1] - day_ago[0][1]) / span_days
+                avg = average[kind_of(b).value, b.fraction.value]
+                for name, hours in (
+                    ("tomning", ours_h),
+                    ("last_rate", _hours(b.threshold - level_now, rate)),
+                    ("fixed_average", _hours(b.threshold - level_now, avg)),
+                ):
+                    errors[name].append(abs(min(CAP_H, max(0.0, hours)) - AHEAD.total_seconds() / 3600))
+            progress.advance(task)
+    mae = {name: round(statistics.mean(values), 2) for name, values in errors.items()}
+    better = min(mae["last_rate"], mae["fixed_average"])
+    summary = {
+        "mae_h": mae,
+        "better_baseline": "last_rate" if mae["last_rate"] <= mae["fixed_average"] else "fixed_average",
+        "improvement": round(1 - mae["tomning"] / better, 3),
+        "median_abs_error_h": {name: round(statistics.median(v), 2) for name, v in errors.items()},
+        "crossings": len(errors["tomning"]),
+        "bins": len(bins),
+        "weeks": weeks,
+        "seconds": round(time.perf_counter() - started),
+        "quick": args.quick,
+    }
+    print(json.dumps(summary))
+    sys.stdout.flush()
+
+
+def _hours(remaining: float, rate_per_day: float) -> float:
+    if remaining <= 0:
+        return 0.0
+    return CAP_H if rate_per_day <= 0 else remaining / rate_per_day * 24
+
+
+if __name__ == "__main__":
+    main()
