@@ -15,7 +15,8 @@ from zoneinfo import ZoneInfo
 
 from pydantic import ConfigDict, Field, model_validator
 
-from core.forecast import Forecast, Reliability, estimate, fraction_rates
+from core.fillmodel import BinKind, kind_of
+from core.forecast import Forecast, Reliability, estimate, fraction_rates, learn_rhythm
 from core.models import (
     Bin,
     Fraction,
@@ -104,7 +105,8 @@ def forecasts(
     for o in registry.outcomes(tenant):
         if o.status is OutcomeStatus.COLLECTED and now - HISTORY <= o.at <= now:
             emptied[o.bin_id] = max(o.at, emptied.get(o.bin_id, o.at))
-    return forecast_all(chosen, history, emptied, now)
+    zone = ZoneInfo(registry.tenant(tenant).timezone)
+    return forecast_all(chosen, history, emptied, now, zone)
 
 
 def forecast_all(
@@ -112,9 +114,15 @@ def forecast_all(
     history: Mapping[str, Sequence[tuple[datetime, float]]],
     emptied: Mapping[str, datetime],
     now: datetime,
+    zone: ZoneInfo,
 ) -> dict[str, Forecast]:
-    """Forecasts from readings (`history`) and known collections (`emptied`); a bin with little
-    history of its own borrows its fraction's median rate."""
+    """Forecasts from readings (`history`) and known collections (`emptied`), on the weekly rhythm
+    each kind of bin shows in those readings; a bin with little history of its own borrows its
+    fraction's median rate."""
+    rhythms = {
+        kind: learn_rhythm((history.get(b.id, ()) for b in bins if kind_of(b) is kind), zone)
+        for kind in BinKind
+    }
     runs: dict[str, Sequence[tuple[datetime, float]]] = {}
     for b in bins:
         points = history.get(b.id, ())
@@ -125,7 +133,16 @@ def forecast_all(
     own = {
         b.id: f
         for b in bins
-        if (f := estimate(b.id, runs[b.id], threshold=b.threshold, now=now, fallback_rate_per_day=0.0))
+        if (
+            f := estimate(
+                b.id,
+                runs[b.id],
+                threshold=b.threshold,
+                now=now,
+                fallback_rate_per_day=0.0,
+                rhythm=rhythms[kind_of(b)],
+            )
+        )
         is not None
     }
     borrowed = fraction_rates([(b.fraction.value, own[b.id]) for b in bins if b.id in own])
@@ -135,7 +152,14 @@ def forecast_all(
             out[b.id] = own[b.id]
             continue
         rate = borrowed.get(b.fraction.value, DEFAULT_RATE_PER_DAY)
-        f = estimate(b.id, runs[b.id], threshold=b.threshold, now=now, fallback_rate_per_day=rate)
+        f = estimate(
+            b.id,
+            runs[b.id],
+            threshold=b.threshold,
+            now=now,
+            fallback_rate_per_day=rate,
+            rhythm=rhythms[kind_of(b)],
+        )
         if f is not None:
             out[b.id] = f
     return out

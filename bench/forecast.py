@@ -27,8 +27,8 @@ from rich.console import Console
 from rich.progress import Progress
 
 from bench.policy import START, city
-from core.fillmodel import Fleet, kind_of
-from core.forecast import estimate
+from core.fillmodel import STOCKHOLM, BinKind, Fleet, kind_of
+from core.forecast import estimate, learn_rhythm, since_emptying
 from core.models import Bin
 
 console = Console(stderr=True)
@@ -91,6 +91,15 @@ def main() -> None:
             gains[kind_of(b).value, b.fraction.value].append(rise / (len(levels) / 24))
         average = {key: statistics.mean(values) for key, values in gains.items()}
         errors: dict[str, list[float]] = {"tomning": [], "last_rate": [], "fixed_average": []}
+        # the rhythm of each kind, learned from the first week's readings, as the planner learns it
+        first_week = START + timedelta(days=7)
+        rhythms = {
+            kind: learn_rhythm(
+                ([p for p in readings[b.id] if p[0] <= first_week] for b in bins if kind_of(b) is kind),
+                STOCKHOLM,
+            )
+            for kind in BinKind
+        }
         task = progress.add_task("forecasting", total=len(bins))
         for b in bins:
             for crossing in crossings(truth[b.id], b.threshold):
@@ -102,12 +111,14 @@ def main() -> None:
                 if len(seen) < 2:
                     continue
                 level_now = seen[-1][1]
-                ours = estimate(b.id, seen, threshold=b.threshold, now=made, fallback_rate_per_day=0.1)
+                ours = estimate(b.id, seen, threshold=b.threshold, now=made, fallback_rate_per_day=0.1,
+                                rhythm=rhythms[kind_of(b)])  # fmt: skip
                 assert ours is not None
                 ours_h = (ours.full_at - made).total_seconds() / 3600 if ours.full_at else CAP_H
-                day_ago = [p for p in seen if p[0] >= made - timedelta(hours=24)]
-                if len(day_ago) < 2:  # a silent day: the last two readings there are
-                    day_ago = seen[-2:]
+                cycle = since_emptying(seen)  # fair to the baseline: not across an emptying
+                day_ago = [p for p in cycle if p[0] >= made - timedelta(hours=24)]
+                if len(day_ago) < 2:  # a silent or just-emptied day: the last two readings there are
+                    day_ago = cycle[-2:] if len(cycle) >= 2 else seen[-2:]
                 span_days = max(1e-9, (day_ago[-1][0] - day_ago[0][0]).total_seconds() / 86_400)
                 rate = (day_ago[-1][1] - day_ago[0][1]) / span_days
                 avg = average[kind_of(b).value, b.fraction.value]

@@ -152,7 +152,7 @@ def live(policy: str, bins: list[Bin], *, weeks: int, trucks: int, time_limit_s:
             if policy == "fixed":
                 routes = _fixed_day(bins, sim, schedule, fleet, day, time_limit_s)
             else:
-                predicted = forecast_all(bins, history, emptied, to)
+                predicted = forecast_all(bins, history, emptied, to, STOCKHOLM)
                 routes, _ = plan_day(bins, predicted, day=day, zone=STOCKHOLM, fleet=fleet,
                                      time_limit_s=time_limit_s)  # fmt: skip
             km = sum(r.distance_m for r in routes) / 1000

@@ -1,19 +1,24 @@
-"""A bin's fill ahead: its rate since the last emptying, robust to noise and spikes (Theil–Sen).
+"""A bin's fill ahead: its rate since the last emptying, robust to noise and spikes (Theil–Sen),
+on the clock of its kind's weekly rhythm.
 
-This is the estimate the API serves and plans select with until the forecasting issue's model
-(weekday rhythm, uncertainty from history) replaces it. A bin with too little history of its own
-borrows the median rate of its fraction, and says so in `reliability`.
+Bins fill faster at some hours and days (households in the evening, parks at weekends). A
+`Rhythm`, learned from many bins' readings, says how fast bins of a kind fill in each hour of the
+week against their mean; a bin's rate is then fitted, and projected, in rhythm time. A bin just
+emptied fills as it did the cycle before; one with too little history borrows the median rate of
+its fraction; `reliability` says which.
 """
 
 from __future__ import annotations
 
 import statistics
-from collections.abc import Sequence
-from datetime import datetime, timedelta
+from collections.abc import Iterable, Sequence
+from datetime import date, datetime, timedelta
 from enum import StrEnum
+from itertools import pairwise
+from zoneinfo import ZoneInfo
 
 import numpy as np
-from pydantic import Field
+from pydantic import Field, PrivateAttr
 
 from core.models import AwareDatetime, FillingLevel, Frozen
 
@@ -31,6 +36,66 @@ class Reliability(StrEnum):
     LOW = "low"  # borrowed: its fraction's median rate
 
 
+WEEK_H = 168
+_MONDAY = date(2024, 1, 1)
+HORIZON = timedelta(days=14)  # a crossing further ahead than this is not forecast
+
+
+class Rhythm:
+    """How fast bins fill at each local hour of the week against their mean (the factors average 1)."""
+
+    def __init__(self, factors: Sequence[float], zone: ZoneInfo) -> None:
+        f = np.clip(np.asarray(factors, dtype=float), 0.05, None)
+        self.factors = f * WEEK_H / f.sum()
+        self.cumulative = np.concatenate([[0.0], np.cumsum(self.factors)])
+        self.zone = zone
+
+    @classmethod
+    def flat(cls, zone: ZoneInfo) -> Rhythm:
+        return cls([1.0] * WEEK_H, zone)
+
+    def hours(self, t: datetime) -> float:
+        """Rhythm time: hours since a reference Monday, each hour weighted by its factor."""
+        local = t.astimezone(self.zone)
+        weeks = (local.date() - timedelta(days=local.weekday()) - _MONDAY).days // 7
+        slot = local.weekday() * 24 + local.hour
+        part = (local.minute * 60 + local.second) / 3600
+        return float(weeks * WEEK_H + self.cumulative[slot] + part * self.factors[slot])
+
+    def when(self, start: datetime, rhythm_hours: float) -> datetime | None:
+        """The time at which `rhythm_hours` of rhythm time have passed since `start`, within HORIZON."""
+        target, t = self.hours(start) + rhythm_hours, start
+        for _ in range(int(HORIZON.total_seconds() // 3600)):
+            following = t + timedelta(hours=1)
+            at = self.hours(following)
+            if at >= target:
+                before = self.hours(t)
+                return t + timedelta(hours=(target - before) / max(1e-9, at - before))
+            t = following
+        return None
+
+
+def learn_rhythm(histories: Iterable[Sequence[tuple[datetime, float]]], zone: ZoneInfo) -> Rhythm:
+    """The pooled rhythm of many bins: mean fill gained per hour in each hour of the week, emptyings
+    and wild echoes left out; hours with few readings take the overall mean."""
+    sums, counts = np.zeros(WEEK_H), np.zeros(WEEK_H)
+    for points in histories:
+        for (t0, l0), (t1, l1) in pairwise(sorted(points)):
+            step_h = (t1 - t0).total_seconds() / 3600
+            gained = l1 - l0
+            if 0 < step_h <= 3 and -0.05 < gained < 0.25:
+                local = (t0 + (t1 - t0) / 2).astimezone(zone)
+                slot = local.weekday() * 24 + local.hour
+                sums[slot] += gained / step_h
+                counts[slot] += 1
+    if counts.sum() < WEEK_H * 5 or sums.sum() <= 0:
+        return Rhythm.flat(zone)
+    overall = sums.sum() / counts.sum()
+    means = np.where(counts >= 5, sums / np.maximum(counts, 1), overall)
+    smooth = (np.roll(means, 1) + 2 * means + np.roll(means, -1)) / 4  # neighbouring hours, wrapping
+    return Rhythm(np.clip(smooth, overall * 0.05, None) / overall, zone)
+
+
 class Forecast(Frozen):
     bin_id: str
     made_at: AwareDatetime
@@ -41,8 +106,13 @@ class Forecast(Frozen):
     full_at: AwareDatetime | None = Field(None, description="when the fill crosses the threshold")
     reliability: Reliability
 
+    _rhythm: Rhythm | None = PrivateAttr(default=None)
+
     def level_at(self, when: datetime) -> float:
-        days = (when - self.observed_at).total_seconds() / 86_400
+        if self._rhythm is None:
+            days = (when - self.observed_at).total_seconds() / 86_400
+        else:
+            days = (self._rhythm.hours(when) - self._rhythm.hours(self.observed_at)) / 24
         return min(1.0, max(0.0, self.filling_level + self.rate_per_day * max(0.0, days)))
 
 
@@ -61,13 +131,13 @@ def since_emptying(points: Sequence[tuple[datetime, float]]) -> list[tuple[datet
 
 
 def previous_cycle(
-    points: Sequence[tuple[datetime, float]], run: Sequence[tuple[datetime, float]]
+    points: Sequence[tuple[datetime, float]], run: Sequence[tuple[datetime, float]], rhythm: Rhythm | None
 ) -> float | None:
     """The rate of the cycle before the last emptying, when there was a long enough one."""
     earlier = since_emptying([p for p in points if p[0] < run[0][0]]) if run else []
     if len(earlier) < MIN_POINTS or earlier[-1][0] - earlier[0][0] < MIN_SPAN or stuck(earlier):
         return None
-    return max(0.0, theil_sen_per_day(earlier))
+    return max(0.0, theil_sen_per_day(earlier, rhythm))
 
 
 def stuck(points: Sequence[tuple[datetime, float]]) -> bool:
@@ -76,11 +146,12 @@ def stuck(points: Sequence[tuple[datetime, float]]) -> bool:
     return len(tail) == STUCK_READINGS and max(tail) == min(tail)
 
 
-def theil_sen_per_day(points: Sequence[tuple[datetime, float]]) -> float:
-    """The median of pairwise slopes, per day: one spike or a stuck stretch barely moves it."""
+def theil_sen_per_day(points: Sequence[tuple[datetime, float]], rhythm: Rhythm | None = None) -> float:
+    """The median of pairwise slopes, per (rhythm) day: one spike or a stuck stretch barely moves it."""
     step = max(1, len(points) // _MAX_POINTS)
     sample = points[::step]
-    days = np.array([p[0].timestamp() / 86_400 for p in sample])
+    clock = (lambda t: t.timestamp() / 86_400) if rhythm is None else (lambda t: rhythm.hours(t) / 24)
+    days = np.array([clock(p[0]) for p in sample])
     levels = np.array([p[1] for p in sample])
     upper = np.triu_indices(len(sample), k=1)
     dt = (days[None, :] - days[:, None])[upper]
@@ -96,32 +167,35 @@ def estimate(
     threshold: float,
     now: datetime,
     fallback_rate_per_day: float,
+    rhythm: Rhythm | None = None,
 ) -> Forecast | None:
     """The bin's forecast from its readings (any order); None when it has none."""
     run = since_emptying(points)
     if not run:
         return None
     span = run[-1][0] - run[0][0]
-    before = previous_cycle(points, run)
     if len(run) >= MIN_POINTS and span >= MIN_SPAN and not stuck(run):
-        rate = max(0.0, theil_sen_per_day(run))
+        rate = max(0.0, theil_sen_per_day(run, rhythm))
         good = len(run) >= GOOD_POINTS and span >= GOOD_SPAN
         reliability = Reliability.HIGH if good else Reliability.MEDIUM
-    elif before is not None:  # just emptied: the bin fills as it did the cycle before
+    elif (before := previous_cycle(points, run, rhythm)) is not None:  # just emptied: as the cycle before
         rate, reliability = before, Reliability.MEDIUM
     else:
         rate, reliability = fallback_rate_per_day, Reliability.LOW
     observed_at, level = run[-1]
+    full_at: datetime | None = None
     if level >= threshold:
-        full_at: datetime | None = observed_at
-    elif rate > 0:
+        full_at = observed_at
+    elif rate > 0 and rhythm is not None:
+        full_at = rhythm.when(observed_at, (threshold - level) / rate * 24)
+    elif rate > 0 and (threshold - level) / rate <= HORIZON.days:
         full_at = observed_at + timedelta(days=(threshold - level) / rate)
-    else:
-        full_at = None
-    return Forecast(
+    forecast = Forecast(
         bin_id=bin_id, made_at=now, filling_level=level, observed_at=observed_at, rate_per_day=rate,
         threshold=threshold, full_at=full_at, reliability=reliability,
     )  # fmt: skip
+    forecast._rhythm = rhythm
+    return forecast
 
 
 def fraction_rates(forecasts: Sequence[tuple[str, Forecast]]) -> dict[str, float]:
