@@ -95,6 +95,16 @@ class ApiSettings(BaseModel):
     public_url: str = Field("http://127.0.0.1:8000", description="how phones reach the API (links, QR)")
 
 
+class PlanningSettings(BaseModel):
+    at: str = Field(
+        "14:00", pattern=r"^([01]\d|2[0-3]):[0-5]\d$", description="local time the next day is planned"
+    )
+    tenants: dict[str, str] = Field(
+        default_factory=dict, description="a tenant's own time, e.g. {kalmar = '13:30'}"
+    )
+    grace_s: float = Field(600, ge=0, description="a run missed by less than this (a restart) still happens")
+
+
 class Settings(BaseSettings):
     model_config = SettingsConfigDict(
         env_prefix="TOMNING_", env_nested_delimiter="__", extra="forbid", toml_file=None
@@ -108,6 +118,7 @@ class Settings(BaseSettings):
     grafana: GrafanaSettings = GrafanaSettings()
     broker: BrokerAccessSettings = BrokerAccessSettings()
     api: ApiSettings = ApiSettings()
+    planning: PlanningSettings = PlanningSettings()
 
     @classmethod
     def settings_customise_sources(

@@ -368,3 +368,72 @@ def keys_create(
         made = issue(registry, datetime.now(UTC), tenant=tenant, role=chosen, name=name, subject=driver)
     typer.echo(made.key)
     typer.echo(f"# {chosen.value} key {made.info.id} for {tenant or 'the platform'}: shown once", err=True)
+
+
+@app.command("plan")
+def plan_command(
+    tenant: Annotated[str, typer.Option(help="Tenant id (a municipality).")],
+    day: Annotated[
+        str | None,
+        typer.Option("--date", help="The day to plan, YYYY-MM-DD (default: tomorrow, local time)."),
+    ] = None,
+    time_limit_s: Annotated[
+        float | None, typer.Option(min=0.1, max=600, help="Route search (TOMNING_API__PLAN_TIME_LIMIT_S).")
+    ] = None,
+) -> None:
+    """Forecast every bin, select what the day must and may collect, route it: a draft plan, summarised."""
+    from datetime import UTC, date, datetime, timedelta
+    from zoneinfo import ZoneInfo
+
+    from rich.console import Console
+
+    from core.errors import TomningError
+    from core.settings import get_settings
+    from core.timeseries import open_store
+    from tomning.planner import plan_now, summary
+    from tomning.runtime import open_registry
+
+    settings = get_settings()
+    console = Console()
+    with open_registry(settings) as registry:
+        try:
+            zone = ZoneInfo(registry.tenant(tenant).timezone)
+            chosen = (
+                date.fromisoformat(day)
+                if day
+                else (datetime.now(UTC).astimezone(zone) + timedelta(days=1)).date()
+            )
+        except (TomningError, ValueError) as exc:
+            raise typer.BadParameter(str(exc)) from exc
+        store = open_store(settings.store)
+        try:
+            plan = plan_now(registry, store, tenant=tenant, day=chosen, by="tomning plan", console=console,
+                            time_limit_s=time_limit_s or settings.api.plan_time_limit_s)  # fmt: skip
+        except TomningError as exc:
+            console.print(f"[red]{exc}[/]")
+            raise typer.Exit(2) from exc
+        finally:
+            store.close()
+    console.print(summary(plan))
+    console.print(f"draft plan {plan.id}: approve and dispatch it in the console or through the API")
+
+
+@app.command("scheduler")
+def scheduler_command(verbose: Verbose = False) -> None:
+    """Plan each tenant's next day at its local time (TOMNING_PLANNING__AT, default 14:00), every day."""
+    from rich.console import Console
+
+    from core.settings import get_settings
+    from core.timeseries import open_store
+    from tomning.planner import run_scheduler
+    from tomning.runtime import open_registry
+
+    _logging(verbose)
+    settings = get_settings()
+    stop = _stop_on_signals()
+    with open_registry(settings) as registry:
+        store = open_store(settings.store)
+        try:
+            run_scheduler(settings, registry, store, stop, Console())
+        finally:
+            store.close()

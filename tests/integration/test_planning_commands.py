@@ -1,0 +1,95 @@
+"""`tomning plan` and the daily scheduler, on a registry and store with a week of readings."""
+
+from __future__ import annotations
+
+import threading
+from datetime import UTC, date, datetime, timedelta
+from pathlib import Path
+from zoneinfo import ZoneInfo
+
+from rich.console import Console
+
+from core.models import Fraction
+from core.registry import Registry
+from core.settings import PlanningSettings, Settings
+from core.timeseries.sqlite import SqliteStore
+from tests.api.conftest import FLEET, readings_for
+from tests.api.conftest import NOW as WORLD_NOW
+from tests.integration.test_commands import tomning
+from tomning.planner import next_run, run_scheduler
+
+STOCKHOLM = ZoneInfo("Europe/Stockholm")
+
+
+def test_the_scheduler_keeps_local_time_across_daylight_saving() -> None:
+    before = datetime(2026, 10, 24, 13, 0, tzinfo=UTC)  # summer time: 15:00 in Stockholm
+    assert next_run(before, "14:00", STOCKHOLM) == datetime(2026, 10, 25, 13, 0, tzinfo=UTC)  # winter time
+    summer = datetime(2026, 3, 28, 14, 0, tzinfo=UTC)  # winter time: 15:00 in Stockholm
+    assert next_run(summer, "14:00", STOCKHOLM) == datetime(2026, 3, 29, 12, 0, tzinfo=UTC)
+    # 02:30 does not exist on the spring change: it runs at the first moment after
+    assert next_run(datetime(2026, 3, 28, 23, 0, tzinfo=UTC), "02:30", STOCKHOLM) == datetime(
+        2026, 3, 29, 1, 30, tzinfo=UTC)  # fmt: skip
+    # 02:30 happens twice on the autumn change: once
+    first = next_run(datetime(2026, 10, 24, 23, 0, tzinfo=UTC), "02:30", STOCKHOLM)
+    assert first == datetime(2026, 10, 25, 0, 30, tzinfo=UTC)
+    assert next_run(first, "02:30", STOCKHOLM).date() == date(2026, 10, 26)
+
+
+def _seeded(tmp_path: Path) -> dict[str, str]:
+    env = {
+        "TOMNING_REGISTRY__URL": f"sqlite:///{tmp_path / 'registry.sqlite'}",
+        "TOMNING_STORE__SQLITE_PATH": str(tmp_path / "readings.sqlite"),
+    }
+    tomning("seed", cwd=tmp_path, env=env)
+    with Registry.connect(env["TOMNING_REGISTRY__URL"]) as registry:
+        registry.save_fleet("kalmar", FLEET)
+        paper = [b for b in registry.bins("kalmar") if b.fraction is Fraction.PAPER]
+    # the world's readings end at its NOW: move them to end now
+    shift = datetime.now(UTC).replace(minute=0, second=0, microsecond=0) - WORLD_NOW
+    with SqliteStore(tmp_path / "readings.sqlite") as store:
+        store.write_readings(
+            [r.model_copy(update={"ts": r.ts + shift}) for r in readings_for("kalmar", paper, 168)]
+        )
+    return env
+
+
+def test_tomning_plan_makes_a_draft_and_summarises_it(tmp_path: Path) -> None:
+    env = _seeded(tmp_path)
+    shown = tomning(
+        "plan", "--tenant", "kalmar", "--time-limit-s", "1", cwd=tmp_path, env=env | {"COLUMNS": "140"}
+    )
+    assert "Plan 1 for kalmar" in shown
+    assert "draft plan 1" in shown
+    with Registry.connect(env["TOMNING_REGISTRY__URL"]) as registry:
+        (plan,) = registry.plans("kalmar")
+    assert plan.status.value == "draft"
+    assert plan.routes
+    assert plan.day == (datetime.now(UTC).astimezone(STOCKHOLM) + timedelta(days=1)).date()
+    bins = sum(v.kind == "bin" for r in plan.routes for v in r.visits)
+    assert f"{bins} bins" in shown
+
+
+def test_the_scheduler_plans_tomorrow_once_at_the_tenants_time(tmp_path: Path) -> None:
+    env = _seeded(tmp_path)
+    just_now = (datetime.now(UTC) - timedelta(minutes=1)).astimezone(STOCKHOLM).strftime("%H:%M")
+    settings = Settings(planning=PlanningSettings(at="03:00", tenants={"kalmar": just_now}, grace_s=600))
+    settings = settings.model_copy(update={"api": settings.api.model_copy(update={"plan_time_limit_s": 1})})
+    stop = threading.Event()
+    with (
+        Registry.connect(env["TOMNING_REGISTRY__URL"]) as registry,
+        SqliteStore(tmp_path / "readings.sqlite") as store,
+    ):
+        worker = threading.Thread(
+            target=run_scheduler, args=(settings, registry, store, stop, Console(quiet=True))
+        )
+        worker.start()
+        deadline = datetime.now(UTC) + timedelta(seconds=60)
+        while not registry.plans("kalmar") and datetime.now(UTC) < deadline:
+            stop.wait(0.2)
+        stop.wait(2)  # time enough to plan a second time, which it must not
+        stop.set()
+        worker.join(timeout=30)
+        plans = registry.plans("kalmar")
+    assert len(plans) == 1
+    assert plans[0].created_by == "scheduler"
+    assert plans[0].day == (datetime.now(UTC).astimezone(STOCKHOLM) + timedelta(days=1)).date()

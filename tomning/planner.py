@@ -1,0 +1,110 @@
+"""`tomning plan` and `tomning scheduler`: a tenant's plan for a day, made now or every day at a set time."""
+
+from __future__ import annotations
+
+import logging
+import threading
+from datetime import UTC, date, datetime, timedelta
+from zoneinfo import ZoneInfo
+
+from rich.console import Console
+from rich.progress import BarColumn, Progress, TextColumn, TimeElapsedColumn
+from rich.table import Table
+
+from api.planning import FleetSpec, make_plan
+from core.errors import Conflict
+from core.models import Plan
+from core.registry import Registry
+from core.settings import Settings
+from core.timeseries import TimeSeriesStore
+
+log = logging.getLogger(__name__)
+
+
+def plan_now(
+    registry: Registry, store: TimeSeriesStore, *, tenant: str, day: date, time_limit_s: float, by: str,
+    console: Console | None = None,
+) -> Plan:  # fmt: skip
+    """Forecast, select and route `day` for `tenant`; store it as a draft plan."""
+    doc = registry.fleet(tenant)
+    if doc is None:
+        raise Conflict(f"tenant {tenant!r} has no fleet: PUT /v1/fleet (depots, facilities, trucks) first")
+    fleet = FleetSpec.model_validate(doc)
+    done = threading.Event()
+    with Progress(TextColumn("[bold]planning"), BarColumn(), TimeElapsedColumn(), console=console,
+                  transient=True, disable=console is None) as progress:  # fmt: skip
+        task = progress.add_task("plan", total=time_limit_s + 5)
+
+        def tick() -> None:
+            while not done.wait(0.2):
+                progress.advance(task, 0.2)
+
+        ticker = threading.Thread(target=tick, daemon=True)
+        ticker.start()
+        try:
+            made = make_plan(registry, store, tenant=tenant, day=day, fleet=fleet, created_by=by,
+                             now=datetime.now(UTC), time_limit_s=time_limit_s)  # fmt: skip
+        finally:
+            done.set()
+            ticker.join()
+    return registry.add_plan(made)
+
+
+def summary(plan: Plan) -> Table:
+    table = Table(title=f"Plan {plan.id} for {plan.tenant}, {plan.day.isoformat()} ({plan.status.value})")
+    for column in ("truck", "driver", "bins", "unloads", "km", "hours", "mean fill at collection"):
+        table.add_column(column, justify="right" if column not in ("truck", "driver") else "left")
+    for r in plan.routes:
+        fills = [v.predicted_fill for v in r.visits if v.kind == "bin" and v.predicted_fill is not None]
+        table.add_row(
+            r.vehicle, r.driver or "-", str(sum(v.kind == "bin" for v in r.visits)),
+            str(sum(v.kind == "facility" for v in r.visits)), f"{r.distance_m / 1000:.1f}",
+            f"{r.duration_s / 3600:.1f}", f"{sum(fills) / len(fills):.0%}" if fills else "-",
+        )  # fmt: skip
+    bins = sum(v.kind == "bin" for r in plan.routes for v in r.visits)
+    km = sum(r.distance_m for r in plan.routes) / 1000
+    hours = sum(r.duration_s for r in plan.routes) / 3600
+    table.caption = f"{bins} bins, {km:.1f} km, {hours:.1f} truck-hours; {len(plan.left_out)} left out"
+    return table
+
+
+def next_run(now: datetime, at: str, zone: ZoneInfo) -> datetime:
+    """The next moment the local clock in `zone` shows `at` (HH:MM), as UTC: daylight saving included
+    (a time the spring change skips runs at the first moment after it)."""
+    hour, minute = (int(x) for x in at.split(":"))
+    local = now.astimezone(zone)
+    for days in range(0, 3):
+        wall = datetime.combine(local.date() + timedelta(days=days), datetime.min.time(), tzinfo=zone)
+        candidate = wall.replace(hour=hour, minute=minute)
+        # a wall time that does not exist (the spring change) normalises forward through UTC
+        candidate = candidate.astimezone(UTC).astimezone(zone)
+        if candidate > local:
+            return candidate.astimezone(UTC)
+    raise AssertionError("unreachable: a day always has the time")
+
+
+def run_scheduler(settings: Settings, registry: Registry, store: TimeSeriesStore, stop: threading.Event,
+                  console: Console) -> None:  # fmt: skip
+    """Plan each tenant's next working day at its configured local time, until `stop`."""
+    planned: set[tuple[str, date]] = set()
+    while not stop.is_set():
+        now = datetime.now(UTC)
+        upcoming = []
+        for tenant in registry.tenants():
+            zone = ZoneInfo(tenant.timezone)
+            at = settings.planning.tenants.get(tenant.id, settings.planning.at)
+            upcoming.append(
+                (next_run(now - timedelta(seconds=settings.planning.grace_s), at, zone), tenant.id, zone)
+            )
+        for due, tenant_id, zone in sorted(upcoming):
+            day = (due.astimezone(zone) + timedelta(days=1)).date()
+            if due <= now and (tenant_id, day) not in planned:
+                try:
+                    plan = plan_now(registry, store, tenant=tenant_id, day=day, by="scheduler",
+                                    time_limit_s=settings.api.plan_time_limit_s)  # fmt: skip
+                    console.print(summary(plan))
+                except Conflict as exc:
+                    log.warning("%s: %s", tenant_id, exc)
+                planned.add((tenant_id, day))
+        later = [(due - datetime.now(UTC)).total_seconds() for due, _, _ in upcoming]
+        stop.wait(min([30.0, *(w for w in later if w > 0)]))
