@@ -1,0 +1,83 @@
+"""The fill forecast: robust rates, emptyings told from echoes, stuck sensors, the weekly rhythm."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime, timedelta
+from zoneinfo import ZoneInfo
+
+import pytest
+
+from core.forecast import Reliability, Rhythm, estimate, learn_rhythm, since_emptying, stuck
+
+STOCKHOLM = ZoneInfo("Europe/Stockholm")
+T0 = datetime(2026, 11, 2, 0, 0, tzinfo=UTC)  # a Monday
+
+
+def hourly(
+    hours: int, rate_per_h: float, start: float = 0.05, t0: datetime = T0
+) -> list[tuple[datetime, float]]:
+    return [(t0 + timedelta(hours=h), start + rate_per_h * h) for h in range(hours)]
+
+
+def test_a_steady_bin_is_forecast_to_the_hour() -> None:
+    points = hourly(48, 0.01)  # 1 % an hour from 5 %
+    f = estimate("b", points, threshold=0.8, now=T0 + timedelta(hours=48), fallback_rate_per_day=0.1)
+    assert f is not None
+    assert f.reliability is Reliability.HIGH
+    assert f.rate_per_day == pytest.approx(0.24)
+    assert f.full_at == pytest.approx(T0 + timedelta(hours=75), abs=timedelta(minutes=1))  # type: ignore[arg-type]
+
+
+def test_a_wild_echo_is_not_an_emptying_and_barely_moves_the_rate() -> None:
+    points = hourly(48, 0.01)
+    points[30] = (points[30][0], 0.0)  # one echo off the bottom
+    assert since_emptying(points)[0] == points[0]
+    f = estimate("b", points, threshold=0.8, now=T0 + timedelta(hours=48), fallback_rate_per_day=0.1)
+    assert f is not None
+    assert f.rate_per_day == pytest.approx(0.24, rel=0.05)
+
+
+def test_after_an_emptying_the_bin_fills_as_it_did_the_cycle_before() -> None:
+    before = hourly(40, 0.02)  # 2 % an hour, to 83 %
+    after = hourly(3, 0.02, start=0.02, t0=T0 + timedelta(hours=40))
+    assert since_emptying(before + after) == after
+    f = estimate("b", before + after, threshold=0.8, now=T0 + timedelta(hours=43), fallback_rate_per_day=0.05)
+    assert f is not None
+    assert f.reliability is Reliability.MEDIUM
+    assert f.rate_per_day == pytest.approx(0.48, rel=0.02)
+
+
+def test_a_stuck_sensor_borrows_a_rate_and_says_so() -> None:
+    flat = [(T0 + timedelta(hours=h), 0.4) for h in range(24)]
+    assert stuck(flat)
+    f = estimate("b", flat, threshold=0.8, now=T0 + timedelta(hours=24), fallback_rate_per_day=0.2)
+    assert f is not None
+    assert (f.reliability, f.rate_per_day) == (Reliability.LOW, 0.2)
+
+
+def test_the_rhythm_is_learned_and_forecasts_on_its_clock() -> None:
+    # bins that fill only between 08:00 and 20:00 local time, 2 % an hour then
+    def busy(t: datetime) -> bool:
+        return 8 <= t.astimezone(STOCKHOLM).hour < 20
+
+    histories = []
+    for _ in range(20):
+        level, points = 0.0, []
+        for h in range(14 * 24):
+            t = T0 + timedelta(hours=h)
+            level += 0.02 if busy(t) else 0.0
+            points.append((t, level % 0.9))
+        histories.append(points)
+    rhythm = learn_rhythm(histories, STOCKHOLM)
+    assert rhythm.factors[10] > 1.5
+    assert rhythm.factors[3] < 0.3
+    evening = T0 + timedelta(hours=19)  # Monday 20:00 in Stockholm: the quiet night ahead
+    points = [(evening - timedelta(hours=12 - h), 0.1 + 0.02 * h) for h in range(12)]
+    f = estimate("b", points, threshold=0.5, now=evening, fallback_rate_per_day=0.1, rhythm=rhythm)
+    assert f is not None
+    assert f.full_at is not None
+    local = f.full_at.astimezone(STOCKHOLM)
+    assert local.date() == (evening + timedelta(days=1)).astimezone(STOCKHOLM).date()
+    assert 8 <= local.hour < 20  # not during the night, as a flat rate would say
+    flat = Rhythm.flat(STOCKHOLM)
+    assert flat.hours(T0 + timedelta(hours=5)) - flat.hours(T0) == pytest.approx(5)
