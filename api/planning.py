@@ -59,6 +59,11 @@ class VehicleSpec(Frozen):
     shift_s: int = Field(default=8 * 3600, gt=0, le=24 * 3600)
     driver: str | None = Field(default=None, description="who drives it: a driver's username")
     fractions: tuple[Fraction, ...] = Field(default=(), description="what it collects; empty: any")
+    fixed_cost_m: float = Field(
+        default=15_000.0,
+        ge=0,
+        description="taking it out costs as much as driving this far: fewer trucks when it pays",
+    )
 
 
 class FleetSpec(Frozen):

@@ -31,6 +31,11 @@ class Vehicle(Frozen):
     capacity: int = Field(gt=0, description="litres, or the instance's units")
     depot: str
     shift_s: int = Field(default=24 * 3600, gt=0, description="longest working day, depot to depot")
+    fixed_cost_m: float = Field(
+        default=0.0,
+        ge=0,
+        description="what taking this truck out costs, in metres: fewer trucks when it pays",
+    )
 
 
 class Stop(Frozen):

@@ -111,6 +111,8 @@ def solve(
     manager = pywrapcp.RoutingIndexManager(len(layout.origin), len(problem.vehicles), 0)
     model = pywrapcp.RoutingModel(manager)
     model.SetArcCostEvaluatorOfAllVehicles(model.RegisterTransitMatrix(_costs(problem, layout)))
+    for k, vehicle in enumerate(problem.vehicles):
+        model.SetFixedCostOfVehicle(round(vehicle.fixed_cost_m), k)
     largest = max(v.capacity for v in problem.vehicles)
     transit = [0] * len(layout.origin)
     for node in layout.facility_of:

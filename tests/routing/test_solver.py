@@ -139,3 +139,23 @@ def test_optional_stops_are_left_out_when_serving_them_costs_more_than_their_pen
     assert visited == {s.id for s in base.stops} - cheap
     generous = tuple(s.model_copy(update={"penalty_m": 1e9}) for s in base.stops)
     assert solve(base.model_copy(update={"stops": generous}), time_limit_s=2).dropped == ()
+
+
+def test_a_fixed_cost_per_truck_takes_one_truck_out_where_two_would_drive_as_far() -> None:
+    # a bin 10 km north and one 10 km south, the tip at the depot: one truck or two drive 40 km
+    depot, north, south = (
+        Location(lat=56.66, lon=16.36),
+        Location(lat=56.75, lon=16.36),
+        Location(lat=56.57, lon=16.36),
+    )
+    problem = Problem(
+        depots=(Depot(id="depot", location=depot),),
+        facilities=(Facility(id="tip", location=depot, unload_cost_m=0),),
+        vehicles=tuple(
+            Vehicle(id=f"t{k}", capacity=10_000, depot="depot", fixed_cost_m=20_000) for k in (1, 2)
+        ),
+        stops=(Stop(id="north", location=north, demand=100), Stop(id="south", location=south, demand=100)),
+        distance_m=straight_line([depot, depot, north, south]),
+    )
+    (only,) = solve(problem, time_limit_s=1).routes
+    assert sorted(only.stops) == ["north", "south"]
