@@ -82,6 +82,12 @@ class FleetSpec(Frozen):
     speed_kmh: float = Field(default=30.0, gt=0, le=120)
     optional_from: float = Field(default=0.5, ge=0, le=1, description="fill from which a bin may come along")
     workdays: tuple[int, ...] = Field(default=(0, 1, 2, 3, 4), description="weekdays trucks run, Monday 0")
+    safety: float = Field(
+        default=1.0,
+        ge=1,
+        le=3,
+        description="a bin is mandatory if it fills this much faster than forecast and ...",
+    )
     optional_penalty_m: float = Field(
         default=PENALTY_M_PER_FILL,
         ge=0,
@@ -215,6 +221,7 @@ def select(
     collection: datetime,
     next_collection: datetime,
     optional_from: float,
+    safety: float = 1.0,
 ) -> tuple[dict[str, tuple[Bin, float, bool]], list[LeftOut]]:
     """Which bins a day collects: {bin id: (bin, fill at collection, mandatory)}, and the unknown ones.
 
@@ -229,7 +236,7 @@ def select(
             left_out.append(LeftOut(bin_id=b.id, reason="no readings in two weeks: its fill is unknown"))
             continue
         fill = f.level_at(collection)
-        if f.level_at(next_collection) >= b.threshold:
+        if f.filling_level + (f.level_at(next_collection) - f.filling_level) * safety >= b.threshold:
             stops[b.id] = (b, fill, True)
         elif fill >= optional_from:
             stops[b.id] = (b, fill, False)
@@ -247,7 +254,7 @@ def plan_day(
     half_shift = timedelta(seconds=max(v.shift_s for v in fleet.vehicles) / 2)
     stops, left_out = select(
         bins, predicted, collection=start + half_shift, next_collection=next_start + half_shift,
-        optional_from=fleet.optional_from,
+        optional_from=fleet.optional_from, safety=fleet.safety,
     )  # fmt: skip
     routes: list[PlannedRoute] = []
     taken: set[str] = set()

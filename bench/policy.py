@@ -204,14 +204,19 @@ def main() -> None:
     parser.add_argument("--plot", type=Path, default=Path("docs/policy.png"))
     parser.add_argument("--optional-from", type=float, default=None, help="the planner's optional_from")
     parser.add_argument("--penalty-m", type=float, default=None, help="the planner's optional_penalty_m")
+    parser.add_argument("--safety", type=float, default=None, help="the planner's safety factor")
     args = parser.parse_args()
     size = args.bins or (400 if args.quick else 1520)
     weeks = args.weeks or (1 if args.quick else 4)
     trucks = args.trucks or (4 if args.quick else 6)
     limit = args.time_limit_s or (1.0 if args.quick else 4.0)
     bins = city(size)
-    tuning = {k: v for k, v in (("optional_from", args.optional_from), ("optional_penalty_m", args.penalty_m))
-              if v is not None}  # fmt: skip
+    asked = (
+        ("optional_from", args.optional_from),
+        ("optional_penalty_m", args.penalty_m),
+        ("safety", args.safety),
+    )
+    tuning = {k: v for k, v in asked if v is not None}
     started = time.perf_counter()
     results: dict[str, Tally] = {}
     with Progress(console=console, transient=True) as progress:
@@ -232,7 +237,9 @@ def main() -> None:
         "trucks": trucks,
         "weeks": weeks,
         "route_search_s": limit,
-        "policy": fleet_spec(trucks, **tuning).model_dump(include={"optional_from", "optional_penalty_m"}),
+        "policy": fleet_spec(trucks, **tuning).model_dump(
+            include={"optional_from", "optional_penalty_m", "safety"}
+        ),
         "seconds": round(time.perf_counter() - started),
         "quick": args.quick,
     }
