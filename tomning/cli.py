@@ -310,17 +310,23 @@ def devices_health(
 
 @route.command("solve")
 def route_solve(
-    problem_file: Annotated[Path, typer.Argument(help="The problem as JSON (routing/problem.py's Problem).")],
+    problem_file: Annotated[
+        Path,
+        typer.Argument(help="The problem as JSON: routing/problem.py's Problem, or VROOM's input format."),
+    ],
     time_limit_s: Annotated[float, typer.Option(min=0.1, help="Wall-clock budget for the search.")] = 30.0,
     out: Annotated[Path | None, typer.Option(help="Write the solution as JSON here.")] = None,
     map_file: Annotated[
         Path | None, typer.Option("--map", help="Write an HTML map of the routes here.")
     ] = None,
+    vroom_out: Annotated[
+        Path | None, typer.Option(help="Write the solution in VROOM's output format here.")
+    ] = None,
 ) -> None:
     """Plan the routes: each truck's stops in order with its trips to unload, shown as a table."""
     from tomning.routes import solve_file
 
-    solve_file(problem_file, time_limit_s=time_limit_s, out=out, map_file=map_file)
+    solve_file(problem_file, time_limit_s=time_limit_s, out=out, map_file=map_file, vroom_out=vroom_out)
 
 
 keys = typer.Typer(help="API keys: make one for a tenant (or the platform), list, revoke.")

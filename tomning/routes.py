@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import threading
 import time
 from pathlib import Path
@@ -15,12 +16,18 @@ from rich.table import Table
 from core.errors import InvalidInput
 from routing.matrix import straight_line
 from routing.problem import Problem, Solution
+from routing.vroomjson import is_vroom, problem_from_vroom, solution_to_vroom
 
 
 def read_problem(path: Path) -> Problem:
+    """Our Problem JSON, or VROOM's input format (it has `jobs` and `vehicles`)."""
     try:
-        problem = Problem.model_validate_json(path.read_bytes())
-    except (OSError, ValidationError) as exc:
+        raw = path.read_bytes()
+        doc = json.loads(raw)
+        if isinstance(doc, dict) and is_vroom(doc):
+            return problem_from_vroom(doc, name=path.stem)
+        problem = Problem.model_validate_json(raw)
+    except (OSError, ValueError, ValidationError, InvalidInput, KeyError) as exc:
         raise typer.BadParameter(f"{path}: {exc}") from exc
     if problem.distance_m is not None:
         return problem
@@ -31,7 +38,9 @@ def read_problem(path: Path) -> Problem:
     return problem.model_copy(update={"distance_m": straight_line([p for p in located if p])})
 
 
-def solve_file(path: Path, *, time_limit_s: float, out: Path | None, map_file: Path | None) -> None:
+def solve_file(
+    path: Path, *, time_limit_s: float, out: Path | None, map_file: Path | None, vroom_out: Path | None = None
+) -> None:
     from routing.solver import solve
 
     problem = read_problem(path)
@@ -64,6 +73,8 @@ def solve_file(path: Path, *, time_limit_s: float, out: Path | None, map_file: P
     show(console, solution)
     if out is not None:
         out.write_text(solution.model_dump_json(indent=2))
+    if vroom_out is not None:
+        vroom_out.write_text(json.dumps(solution_to_vroom(problem, solution), indent=2))
     if map_file is not None:
         from routing.mapview import render
 

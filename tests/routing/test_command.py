@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import json
+import subprocess
+import sys
 from pathlib import Path
 
 from routing.problem import Solution
@@ -59,3 +61,27 @@ def test_a_problem_without_places_or_distances_is_refused_clearly(tmp_path: Path
     )
     assert result.returncode != 0
     assert "every place needs a location" in result.stderr
+
+
+def test_solve_takes_a_vroom_problem_and_answers_in_vroom_form(tmp_path: Path) -> None:
+    doc = {
+        "vehicles": [{"id": 1, "start": [16.36, 56.66], "end": [16.36, 56.66], "capacity": [10]}],
+        "jobs": [
+            {"id": n, "location": [16.30 + 0.02 * n, 56.68], "pickup": [2], "service": 60}
+            for n in range(1, 5)
+        ],
+    }
+    (tmp_path / "vroom.json").write_text(json.dumps(doc))
+    shown = tomning("route", "solve", "vroom.json", "--time-limit-s", "1", "--vroom-out", "answer.json",
+                    cwd=tmp_path, env={"COLUMNS": "120"})  # fmt: skip
+    assert "vroom:" in shown
+    answer = json.loads((tmp_path / "answer.json").read_text())
+    assert answer["code"] == 0
+    assert answer["summary"]["unassigned"] == 0
+    assert sorted(s["id"] for s in answer["routes"][0]["steps"] if s["type"] == "job") == ["1", "2", "3", "4"]
+    refused = tmp_path / "windows.json"
+    refused.write_text(json.dumps(doc | {"jobs": [doc["jobs"][0] | {"time_windows": [[0, 60]]}]}))  # type: ignore[operator]
+    command = [sys.executable, "-m", "tomning", "route", "solve", str(refused)]
+    run = subprocess.run(command, capture_output=True, text=True, check=False)
+    assert run.returncode == 2
+    assert "time_windows are not supported yet" in run.stderr
