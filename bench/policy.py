@@ -3,8 +3,9 @@
 One seeded city (core/fillmodel.py: household bins, street litter bins and recycling-station
 containers around Kalmar's 30 stations, with their weekday and hour rhythms and 5 % faulty sensors)
 lived twice, hour by hour:
-(a) a fixed round, as most municipalities collect today: each bin on fixed weekdays, as often as
-    its kind needs for a mean fill at emptying of at most 75 % (a schedule sized for the peaks);
+(a) a fixed round, as most municipalities collect today: each district on its weekday, each bin as
+    often as its kind needs for a mean fill at emptying of at most 75 % (a schedule sized for the
+    peaks);
 (b) Tömning: every working morning, each bin's forecast from its own sensor readings (noise, spikes,
     stuck and silent sensors included) and the day's collections, then the planner's selection
     (api/planning.py: mandatory before it would cross its threshold, optional from 50 %), routed.
@@ -74,15 +75,18 @@ def daily_fill(b: Bin) -> float:
     return STATION_DAILY_FILL[b.fraction] if kind is BinKind.STATION else PROFILES[kind].daily_fill
 
 
-def fixed_schedule(bins: list[Bin], seed: int = 3) -> dict[str, set[int]]:
-    """Weekdays each bin is emptied: 1, 2, 3 or 5 times a week, as few as keep its mean fill ≤ 75 %."""
-    rng = random.Random(seed)
-    patterns = {1: [[d] for d in range(5)], 2: [[0, 3], [1, 4]], 3: [[0, 2, 4]], 5: [[0, 1, 2, 3, 4]]}
+def fixed_schedule(bins: list[Bin]) -> dict[str, set[int]]:
+    """Weekdays each bin is emptied, 1, 2, 3 or 5 times a week, as few as keep its mean fill ≤ 75 %,
+    by district as rounds are drawn: five sectors around the depot, one weekday each."""
+    angle = {b.id: math.atan2(b.location.lat - DEPOT.lat, b.location.lon - DEPOT.lon) for b in bins}
+    ranked = sorted(bins, key=lambda b: angle[b.id])
+    district = {b.id: n * 5 // len(ranked) for n, b in enumerate(ranked)}
     out = {}
     for b in bins:
         weekly = daily_fill(b) * 7
         times = next((k for k in (1, 2, 3) if weekly / k <= FIXED_TARGET_FILL), 5)
-        out[b.id] = set(rng.choice(patterns[times]))
+        d = district[b.id]
+        out[b.id] = {1: {d}, 2: {d % 2, d % 2 + 3}, 3: {0, 2, 4}, 5: {0, 1, 2, 3, 4}}[times]
     return out
 
 
