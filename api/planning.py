@@ -23,13 +23,14 @@ from core.models import (
     Frozen,
     LeftOut,
     Location,
+    Measurement,
     OutcomeStatus,
     Plan,
     PlannedRoute,
     PlannedVisit,
     PlanStatus,
 )
-from core.operations import CO2_KG_PER_KM
+from core.operations import CO2_KG_PER_KM, forecast_points
 from core.registry import Registry
 from core.timeseries import TimeSeriesStore
 from routing.matrix import straight_line
@@ -82,6 +83,13 @@ class FleetSpec(Frozen):
     speed_kmh: float = Field(default=30.0, gt=0, le=120)
     optional_from: float = Field(default=0.5, ge=0, le=1, description="fill from which a bin may come along")
     workdays: tuple[int, ...] = Field(default=(0, 1, 2, 3, 4), description="weekdays trucks run, Monday 0")
+    max_interval_days: dict[Fraction, float] = Field(
+        default_factory=dict, description="rules: a fraction emptied at least this often, e.g. {food: 14}"
+    )
+    min_interval_days: dict[Fraction, float] = Field(
+        default_factory=dict,
+        description="not taken along early (optional) sooner than this after an emptying",
+    )
     safety: float = Field(
         default=1.0,
         ge=1,
@@ -200,11 +208,35 @@ def make_plan(
     skip = set(exclude)
     bins = [b for b in registry.bins(tenant) if b.id not in skip]
     predicted = forecasts(registry, store, tenant, now, bins)
+    store.write_measurements(forecast_band(tenant, predicted.values(), now))
     routes, left_out = plan_day(bins, predicted, day=day, zone=zone, fleet=fleet, time_limit_s=time_limit_s)
     return Plan(
         id=0, tenant=tenant, day=day, status=PlanStatus.DRAFT, created_at=now, created_by=created_by,
         routes=tuple(routes), left_out=tuple(left_out), replaces=replaces,
     )  # fmt: skip
+
+
+BAND = {Reliability.HIGH: 0.2, Reliability.MEDIUM: 0.35, Reliability.LOW: 0.6}  # rate's relative spread
+
+
+def forecast_band(
+    tenant: str, predicted: Iterable[Forecast], now: datetime, hours: int = 48, step_h: int = 3
+) -> list[Measurement]:
+    """Each bin's forecast ahead, with a band as wide as its reliability warrants (`forecasts`, which
+    the bin dashboard draws)."""
+    out: list[Measurement] = []
+    for f in predicted:
+        spread = BAND[f.reliability]
+        points = []
+        for h in range(0, hours + 1, step_h):
+            at = now + timedelta(hours=h)
+            level = f.level_at(at)
+            gained = level - f.filling_level
+            low = min(1.0, max(0.0, f.filling_level + gained * (1 - spread)))
+            high = min(1.0, max(0.0, f.filling_level + gained * (1 + spread)))
+            points.append((at, round(level, 4), round(low, 4), round(high, 4)))
+        out += forecast_points(tenant=tenant, bin_id=f.bin_id, points=points)
+    return out
 
 
 def next_workday(day: date, workdays: Sequence[int]) -> date:
@@ -222,12 +254,17 @@ def select(
     next_collection: datetime,
     optional_from: float,
     safety: float = 1.0,
+    max_interval_days: Mapping[Fraction, float] | None = None,
+    min_interval_days: Mapping[Fraction, float] | None = None,
 ) -> tuple[dict[str, tuple[Bin, float, bool]], list[LeftOut]]:
     """Which bins a day collects: {bin id: (bin, fill at collection, mandatory)}, and the unknown ones.
 
-    Mandatory: its forecast crosses its threshold before the next collection day could reach it.
-    Optional (a penalty growing with its fill): at `optional_from` or more when collected today.
+    Mandatory: its forecast crosses its threshold before the next collection day could reach it, or
+    its fraction's longest interval would pass first (a bin with no emptying seen is overdue).
+    Optional (a penalty growing with its fill): at `optional_from` or more when collected today, and
+    not sooner than its fraction's shortest interval after the last emptying.
     """
+    longest, shortest = max_interval_days or {}, min_interval_days or {}
     stops: dict[str, tuple[Bin, float, bool]] = {}
     left_out: list[LeftOut] = []
     for b in bins:
@@ -236,9 +273,19 @@ def select(
             left_out.append(LeftOut(bin_id=b.id, reason="no readings in two weeks: its fill is unknown"))
             continue
         fill = f.level_at(collection)
-        if f.filling_level + (f.level_at(next_collection) - f.filling_level) * safety >= b.threshold:
+        limit = longest.get(b.fraction)
+        overdue = limit is not None and (
+            f.emptied_at is None or next_collection - f.emptied_at > timedelta(days=limit)
+        )
+        early = b.fraction in shortest and f.emptied_at is not None and (
+            collection - f.emptied_at < timedelta(days=shortest[b.fraction])
+        )  # fmt: skip
+        if (
+            overdue
+            or f.filling_level + (f.level_at(next_collection) - f.filling_level) * safety >= b.threshold
+        ):
             stops[b.id] = (b, fill, True)
-        elif fill >= optional_from:
+        elif fill >= optional_from and not early:
             stops[b.id] = (b, fill, False)
     return stops, left_out
 
@@ -254,7 +301,8 @@ def plan_day(
     half_shift = timedelta(seconds=max(v.shift_s for v in fleet.vehicles) / 2)
     stops, left_out = select(
         bins, predicted, collection=start + half_shift, next_collection=next_start + half_shift,
-        optional_from=fleet.optional_from, safety=fleet.safety,
+        optional_from=fleet.optional_from, safety=fleet.safety, max_interval_days=fleet.max_interval_days,
+        min_interval_days=fleet.min_interval_days,
     )  # fmt: skip
     routes: list[PlannedRoute] = []
     taken: set[str] = set()

@@ -105,6 +105,9 @@ class Forecast(Frozen):
     threshold: FillingLevel
     full_at: AwareDatetime | None = Field(None, description="when the fill crosses the threshold")
     reliability: Reliability
+    emptied_at: AwareDatetime | None = Field(
+        None, description="the last emptying seen (readings or a driver)"
+    )
 
     _rhythm: Rhythm | None = PrivateAttr(default=None)
 
@@ -168,11 +171,15 @@ def estimate(
     now: datetime,
     fallback_rate_per_day: float,
     rhythm: Rhythm | None = None,
+    emptied_at: datetime | None = None,
 ) -> Forecast | None:
-    """The bin's forecast from its readings (any order); None when it has none."""
+    """The bin's forecast from its readings (any order); None when it has none. `emptied_at`: a
+    known emptying (a driver's report), else the last one the readings show, if any."""
     run = since_emptying(points)
     if not run:
         return None
+    if emptied_at is None and len(run) < len(points):
+        emptied_at = run[0][0]
     span = run[-1][0] - run[0][0]
     if len(run) >= MIN_POINTS and span >= MIN_SPAN and not stuck(run):
         rate = max(0.0, theil_sen_per_day(run, rhythm))
@@ -192,7 +199,7 @@ def estimate(
         full_at = observed_at + timedelta(days=(threshold - level) / rate)
     forecast = Forecast(
         bin_id=bin_id, made_at=now, filling_level=level, observed_at=observed_at, rate_per_day=rate,
-        threshold=threshold, full_at=full_at, reliability=reliability,
+        threshold=threshold, full_at=full_at, reliability=reliability, emptied_at=emptied_at,
     )  # fmt: skip
     forecast._rhythm = rhythm
     return forecast

@@ -1,0 +1,62 @@
+"""The planner's selection: due by fill, due by rule (longest interval), held back by rule (shortest)."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime, timedelta
+
+from api.planning import select
+from core.forecast import Forecast, Reliability
+from core.models import Fraction
+from tests.api.conftest import World
+from tests.core.test_models import a_bin
+
+DAY = datetime(2026, 11, 24, 10, 0, tzinfo=UTC)
+
+
+def forecast(bin_id: str, level: float, rate: float, emptied_days_ago: float | None) -> Forecast:
+    emptied = None if emptied_days_ago is None else DAY - timedelta(days=emptied_days_ago)
+    return Forecast(bin_id=bin_id, made_at=DAY, filling_level=level, observed_at=DAY, rate_per_day=rate,
+                    threshold=0.8, reliability=Reliability.HIGH, emptied_at=emptied)  # fmt: skip
+
+
+def test_fill_and_rules_decide_together() -> None:
+    food = [a_bin(id=f"food-{n}", fraction=Fraction.FOOD) for n in range(4)]
+    paper = [a_bin(id=f"paper-{n}") for n in range(3)]
+    predicted = {
+        "food-0": forecast("food-0", 0.2, 0.05, emptied_days_ago=13.5),  # low, but 14 days by tomorrow
+        "food-1": forecast("food-1", 0.2, 0.05, emptied_days_ago=3),  # low and recent: waits
+        "food-2": forecast("food-2", 0.2, 0.05, emptied_days_ago=None),  # never seen emptied: overdue
+        "food-3": forecast("food-3", 0.75, 0.1, emptied_days_ago=2),  # full tomorrow: due whatever the rule
+        "paper-0": forecast("paper-0", 0.6, 0.05, emptied_days_ago=1),  # could come along, but too soon
+        "paper-1": forecast("paper-1", 0.6, 0.05, emptied_days_ago=6),  # comes along
+        "paper-2": forecast("paper-2", 0.3, 0.05, emptied_days_ago=6),  # neither
+    }
+    stops, left = select(
+        food + paper, predicted, collection=DAY, next_collection=DAY + timedelta(days=1), optional_from=0.5,
+        max_interval_days={Fraction.FOOD: 14}, min_interval_days={Fraction.PAPER: 3},
+    )  # fmt: skip
+    assert {k: v[2] for k, v in stops.items()} == {
+        "food-0": True, "food-2": True, "food-3": True, "paper-1": False,
+    }  # fmt: skip
+    assert left == []
+
+
+def test_a_plan_stores_each_bins_forecast_with_a_band(world: World) -> None:
+    h = world.auth("kalmar", "dispatcher")
+    assert (
+        world.client.post("/v1/plans", json={"day": "2026-11-23", "time_limit_s": 1}, headers=h).status_code
+        == 201
+    )
+    stored = [m for m in world.services.store.measurements("forecasts") if m.tags["tenant"] == "kalmar"]
+    by_bin: dict[str, list] = {}  # type: ignore[type-arg]
+    for m in stored:
+        by_bin.setdefault(m.tags["bin"], []).append(m)
+    assert len(by_bin) == 24
+    assert all(len(points) == 17 for points in by_bin.values())  # 48 hours, every 3
+    for points in by_bin.values():
+        for m in points:
+            assert m.fields["lower"] <= m.fields["filling_level"] <= m.fields["upper"]
+        assert (
+            points[-1].fields["upper"] - points[-1].fields["lower"]
+            >= points[0].fields["upper"] - points[0].fields["lower"]
+        )
