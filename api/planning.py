@@ -164,13 +164,18 @@ def forecast_all(
         )
         is not None
     }
+    # similar bins: the same fraction in the same district when there are a few, else the same fraction
     borrowed = fraction_rates([(b.fraction.value, own[b.id]) for b in bins if b.id in own])
+    nearby = fraction_rates([(f"{b.fraction.value}@{b.district}", own[b.id]) for b in bins if b.id in own],
+                            at_least=3)  # fmt: skip
     out = {}
     for b in bins:
         if b.id in own and own[b.id].reliability is not Reliability.LOW:
             out[b.id] = own[b.id]
             continue
-        rate = borrowed.get(b.fraction.value, DEFAULT_RATE_PER_DAY)
+        rate = nearby.get(
+            f"{b.fraction.value}@{b.district}", borrowed.get(b.fraction.value, DEFAULT_RATE_PER_DAY)
+        )
         f = estimate(
             b.id,
             runs[b.id],

@@ -205,10 +205,11 @@ def estimate(
     return forecast
 
 
-def fraction_rates(forecasts: Sequence[tuple[str, Forecast]]) -> dict[str, float]:
-    """The median own-history rate per fraction: what a bin without history borrows."""
+def fraction_rates(forecasts: Sequence[tuple[str, Forecast]], *, at_least: int = 1) -> dict[str, float]:
+    """The median own-history rate per group (a fraction, or a fraction in a district) of at least
+    `at_least` bins: what a bin without history borrows."""
     rates: dict[str, list[float]] = {}
-    for fraction, forecast in forecasts:
+    for group, forecast in forecasts:
         if forecast.reliability is not Reliability.LOW:
-            rates.setdefault(fraction, []).append(forecast.rate_per_day)
-    return {fraction: statistics.median(values) for fraction, values in rates.items()}
+            rates.setdefault(group, []).append(forecast.rate_per_day)
+    return {group: statistics.median(values) for group, values in rates.items() if len(values) >= at_least}

@@ -60,3 +60,26 @@ def test_a_plan_stores_each_bins_forecast_with_a_band(world: World) -> None:
             points[-1].fields["upper"] - points[-1].fields["lower"]
             >= points[0].fields["upper"] - points[0].fields["lower"]
         )
+
+
+def test_a_bin_without_history_borrows_from_its_district_first() -> None:
+    from zoneinfo import ZoneInfo
+
+    from api.planning import forecast_all
+
+    now = DAY
+    history = {}
+    bins = []
+    for district, rate in (("north", 0.02), ("south", 0.005)):  # per hour
+        for n in range(4):
+            b = a_bin(id=f"{district}-{n}", district=district)
+            bins.append(b)
+            history[b.id] = [(now - timedelta(hours=30 - h), 0.1 + rate * h) for h in range(30)]
+    newcomer = a_bin(id="north-new", district="north")
+    got = forecast_all([*bins, newcomer], history, {}, now, ZoneInfo("Europe/Stockholm"))
+    assert "north-new" not in got  # no readings at all: no forecast
+    got = forecast_all(
+        [*bins, newcomer], history | {"north-new": [(now, 0.1)]}, {}, now, ZoneInfo("Europe/Stockholm")
+    )
+    assert got["north-new"].reliability is Reliability.LOW
+    assert got["north-new"].rate_per_day > 0.3  # the north's pace (0.48 a day), not the fraction's median
