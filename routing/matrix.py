@@ -5,6 +5,8 @@ from __future__ import annotations
 import math
 from collections.abc import Sequence
 
+import numpy as np
+
 from core.models import Location
 
 EARTH_RADIUS_M = 6_371_000.0
@@ -21,5 +23,11 @@ def haversine_m(a: Location, b: Location) -> float:
 
 
 def straight_line(places: Sequence[Location], *, circuity: float = CIRCUITY) -> tuple[tuple[float, ...], ...]:
-    """Road-like distances in metres between every pair of places."""
-    return tuple(tuple(0.0 if a is b else haversine_m(a, b) * circuity for b in places) for a in places)
+    """Road-like distances in metres between every pair of places (numpy: a city's 2,000 in a blink)."""
+    lat = np.radians([p.lat for p in places])
+    lon = np.radians([p.lon for p in places])
+    dphi = lat[None, :] - lat[:, None]
+    dlmb = lon[None, :] - lon[:, None]
+    h = np.sin(dphi / 2) ** 2 + np.cos(lat)[:, None] * np.cos(lat)[None, :] * np.sin(dlmb / 2) ** 2
+    metres = 2 * EARTH_RADIUS_M * np.arcsin(np.sqrt(np.clip(h, 0.0, 1.0))) * circuity
+    return tuple(map(tuple, metres.tolist()))

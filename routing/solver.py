@@ -18,6 +18,7 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from itertools import pairwise
 
+import numpy as np
 from ortools.constraint_solver import pywrapcp, routing_enums_pb2
 
 from core.errors import InvalidInput
@@ -58,43 +59,66 @@ def _dump_home(problem: Problem, d: tuple[tuple[float, ...], ...], i: int) -> tu
     )
 
 
-def _square(size: int, cell: Callable[[int, int], float]) -> list[list[int]]:
-    """An integer matrix over OR-Tools nodes; zero on the diagonal."""
-    return [[0 if a == b else round(cell(a, b)) for b in range(size)] for a in range(size)]
+def _home(problem: Problem, d: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """For every matrix place: the cost home to the depot by way of its best facility, and which one."""
+    if not problem.facilities:
+        return d[:, 0], np.full(len(d), -1)
+    base = len(problem.depots)
+    via = np.stack(
+        [
+            d[:, base + f] + facility.unload_cost_m + d[base + f, 0]
+            for f, facility in enumerate(problem.facilities)
+        ],
+        axis=1,
+    )
+    best = via.argmin(axis=1)
+    return via[np.arange(len(d)), best], best
+
+
+def _nodes(problem: Problem, layout: _Layout) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """(the distance matrix, each node's matrix place, which nodes are not facility copies)."""
+    assert problem.distance_m is not None
+    d = np.asarray(problem.distance_m, dtype=float)
+    at = np.asarray(layout.origin)
+    plain = np.ones(len(at), dtype=bool)
+    plain[list(layout.facility_of)] = False
+    return d, at, plain
+
+
+def _integers(matrix: np.ndarray) -> list[list[int]]:
+    """An integer matrix over OR-Tools nodes, zero on the diagonal, as RegisterTransitMatrix takes it."""
+    np.fill_diagonal(matrix, 0)
+    return np.rint(matrix).astype(np.int64).tolist()  # type: ignore[no-any-return]
 
 
 def _costs(problem: Problem, layout: _Layout) -> list[list[int]]:
-    d = problem.distance_m
-    assert d is not None
-    at, facility_of = layout.origin, layout.facility_of
-
-    def cost(a: int, b: int) -> float:
-        if b == 0 and a not in facility_of:
-            return _dump_home(problem, d, at[a])[0]
-        return d[at[a]][at[b]] + (facility_of[b].unload_cost_m if b in facility_of else 0.0)
-
-    return _square(len(at), cost)
+    """Metres between nodes; a facility copy costs its unloading; the way home goes by a facility."""
+    d, at, plain = _nodes(problem, layout)
+    cost = d[np.ix_(at, at)]
+    for node, facility in layout.facility_of.items():
+        cost[:, node] += facility.unload_cost_m
+    home, _ = _home(problem, d)
+    cost[plain, 0] = home[at[plain]]
+    return _integers(cost)
 
 
 def _times(problem: Problem, layout: _Layout) -> list[list[int]]:
     """Seconds from leaving one node's work to the next node: its service or unloading, then driving."""
-    d = problem.distance_m
-    assert d is not None
-    at, per_m, base = layout.origin, 3.6 / problem.speed_kmh, len(problem.depots)
-    work = [0.0] * len(at)
+    d, at, plain = _nodes(problem, layout)
+    per_m, base = 3.6 / problem.speed_kmh, len(problem.depots)
+    work = np.zeros(len(at))
     for node, facility in layout.facility_of.items():
         work[node] = facility.unload_s
     for s, stop in enumerate(problem.stops):
         work[layout.stop_base + s] = stop.service_time_s
-
-    def seconds(a: int, b: int) -> float:
-        if b == 0 and a not in layout.facility_of and problem.facilities:
-            _, f = _dump_home(problem, d, at[a])
-            assert f is not None
-            return work[a] + (d[at[a]][base + f] + d[base + f][0]) * per_m + problem.facilities[f].unload_s
-        return work[a] + d[at[a]][at[b]] * per_m
-
-    return _square(len(at), seconds)
+    seconds = work[:, None] + d[np.ix_(at, at)] * per_m
+    if problem.facilities:
+        _, best = _home(problem, d)
+        rows = np.flatnonzero(plain)
+        f = best[at[rows]]
+        unload = np.array([facility.unload_s for facility in problem.facilities])
+        seconds[rows, 0] = work[rows] + (d[at[rows], base + f] + d[base + f, 0]) * per_m + unload[f]
+    return _integers(seconds)
 
 
 def solve(
