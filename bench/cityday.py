@@ -1,0 +1,87 @@
+"""A city's day: 2,000 bins, their trucks and the disposal site, routed at once; time and memory.
+
+The city is bench/policy.py's, grown to 2,000 bins around Kalmar's stations, every bin due (the
+heaviest day there is), 10 trucks of 40,000 l with 10-hour shifts and the tip at Moskogen. Reported:
+the time to build the matrices, to the first solution and in all, the km, the trucks used, the
+unloading trips, and the process's peak memory. No peer here: VROOM has no trips to unload, and a
+day's waste is several truckloads (bench/routing.py compares the two on CVRPLIB).
+
+    python -m bench.cityday [--quick] [--bins N] [--time-limit-s S]
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import resource
+import sys
+import time
+
+from rich.console import Console
+
+from bench.policy import DEPOT, MOSKOGEN, city
+from routing.matrix import straight_line
+from routing.problem import Depot, Facility, Problem, Stop, Vehicle
+from routing.solver import solve
+
+console = Console(stderr=True)
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(
+        description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
+    )
+    parser.add_argument("--quick", action="store_true", help="500 bins, 20 s")
+    parser.add_argument("--bins", type=int, default=None)
+    parser.add_argument("--time-limit-s", type=float, default=None)
+    args = parser.parse_args()
+    size = args.bins or (500 if args.quick else 2000)
+    limit = args.time_limit_s or (20.0 if args.quick else 120.0)
+    bins = city(size)
+    started = time.perf_counter()
+    located = [DEPOT, MOSKOGEN, *(b.location for b in bins)]
+    problem = Problem(
+        name=f"city-{size}",
+        depots=(Depot(id="depot", location=DEPOT),),
+        facilities=(Facility(id="moskogen", location=MOSKOGEN, unload_s=900),),
+        vehicles=tuple(
+            Vehicle(id=f"truck-{k}", capacity=40_000, depot="depot", shift_s=10 * 3600) for k in range(1, 11)
+        ),
+        stops=tuple(
+            Stop(
+                id=b.id,
+                location=b.location,
+                demand=round(b.capacity_l * 0.7),
+                service_time_s=b.service_time_s,
+            )
+            for b in bins
+        ),
+        distance_m=straight_line(located),
+    )
+    built = time.perf_counter() - started
+    first: list[float] = []
+
+    def heard(_: int) -> None:
+        if not first:
+            first.append(time.perf_counter())
+
+    solution = solve(problem, time_limit_s=limit, on_solution=heard)
+    peak_mb = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
+    summary = {
+        "bins": size,
+        "km": round(solution.distance_m / 1000, 1),
+        "trucks": len(solution.routes),
+        "unloading_trips": sum(v.kind == "facility" for r in solution.routes for v in r.visits),
+        "build_s": round(built, 2),
+        "first_solution_s": round(first[0] - started - built, 2) if first else None,
+        "solve_s": round(solution.solve_s, 1),
+        "peak_memory_mb": round(peak_mb),
+        "quick": args.quick,
+    }
+    console.print(summary)
+    print(json.dumps(summary))
+    sys.stdout.flush()
+
+
+if __name__ == "__main__":
+    main()
