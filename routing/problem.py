@@ -24,6 +24,26 @@ class Facility(Frozen):
         default=2000.0, ge=0, description="what a visit costs, in metres of driving (unloading time)"
     )
     unload_s: float = Field(default=900.0, ge=0, description="time to weigh in and tip a load")
+    opening_s: tuple[int, int] | None = Field(
+        default=None, description="open from, until: seconds after the shift starts (all day when None)"
+    )
+
+
+class Break(Frozen):
+    """A pause the driver must take, starting within a window (seconds after the shift starts)."""
+
+    id: str = "lunch"
+    earliest_s: int = Field(ge=0)
+    latest_s: int = Field(ge=0)
+    duration_s: int = Field(gt=0, le=4 * 3600)
+
+    @model_validator(mode="after")
+    def _window(self) -> Break:
+        if self.latest_s < self.earliest_s:
+            raise ValueError(
+                f"break {self.id!r}: latest_s ({self.latest_s}) is before earliest_s ({self.earliest_s})"
+            )
+        return self
 
 
 class Vehicle(Frozen):
@@ -36,6 +56,9 @@ class Vehicle(Frozen):
         ge=0,
         description="what taking this truck out costs, in metres: fewer trucks when it pays",
     )
+    breaks: tuple[Break, ...] = Field(
+        default=(), description="e.g. lunch: 30 minutes between 11:00 and 13:00"
+    )
 
 
 class Stop(Frozen):
@@ -47,6 +70,9 @@ class Stop(Frozen):
     service_time_s: float = Field(default=0.0, ge=0)
     penalty_m: float | None = Field(
         default=None, ge=0, description="optional stop: left out when serving it costs more (metres)"
+    )
+    time_window: tuple[int, int] | None = Field(
+        default=None, description="arrive from, until: seconds after the shift starts"
     )
 
 
@@ -76,11 +102,28 @@ class Problem(Frozen):
     def check_feasible(self) -> None:
         """Refuse, naming it, what no plan can serve."""
         largest = max(v.capacity for v in self.vehicles)
-        for stop in self.stops:
+        longest = max(v.shift_s for v in self.vehicles)
+        base = len(self.depots) + len(self.facilities)
+        for n, stop in enumerate(self.stops):
             if stop.demand > largest:
                 raise InvalidInput(
                     f"stop {stop.id!r} needs {stop.demand}, more than any vehicle carries ({largest})"
                 )
+            if stop.time_window is not None:
+                start, end = stop.time_window
+                drive = self.distance_m[0][base + n] * 3.6 / self.speed_kmh if self.distance_m else 0.0
+                if end < start or end < drive or start > longest:
+                    raise InvalidInput(
+                        f"stop {stop.id!r} cannot be reached within its time window {start}-{end} s "
+                        f"(the drive from the depot takes {drive:.0f} s, shifts last {longest} s)"
+                    )
+        for facility in self.facilities:
+            if facility.opening_s is not None and facility.opening_s[1] <= max(0, facility.opening_s[0]):
+                raise InvalidInput(f"facility {facility.id!r} is closed all day ({facility.opening_s})")
+        for v in self.vehicles:
+            for b in v.breaks:
+                if b.earliest_s + b.duration_s > v.shift_s:
+                    raise InvalidInput(f"vehicle {v.id!r}: break {b.id!r} does not fit in its shift")
 
 
 class Visit(Frozen):
@@ -97,6 +140,7 @@ class Route(Frozen):
     visits: tuple[Visit, ...]
     distance_m: float
     duration_s: float = 0.0
+    breaks: tuple[tuple[str, int], ...] = Field(default=(), description="(break, its start in s) taken")
 
     @property
     def stops(self) -> tuple[str, ...]:

@@ -151,13 +151,29 @@ def solve(
         "load",
     )
     load = model.GetDimensionOrDie("load")
+    windows = (
+        any(s.time_window for s in problem.stops)
+        or any(f.opening_s for f in problem.facilities)
+        or any(v.breaks for v in problem.vehicles)
+    )
+    longest = max(v.shift_s for v in problem.vehicles)
     model.AddDimensionWithVehicleCapacity(
         model.RegisterTransitMatrix(_times(problem, layout)),
-        0,  # no waiting: there are no time windows yet
+        longest if windows else 0,  # waiting: where a window makes a truck early, and for breaks
         [v.shift_s for v in problem.vehicles],
         True,  # the shift starts at zero
         "time",
     )
+    clock = model.GetDimensionOrDie("time")
+    for s, stop in enumerate(problem.stops):
+        if stop.time_window is not None:
+            clock.CumulVar(manager.NodeToIndex(layout.stop_base + s)).SetRange(*stop.time_window)
+    for node, facility in layout.facility_of.items():
+        if facility.opening_s is not None:
+            clock.CumulVar(manager.NodeToIndex(node)).SetRange(
+                max(0, facility.opening_s[0]), facility.opening_s[1]
+            )
+    _breaks(problem, layout, model, manager, clock)
     for node in range(1, len(layout.origin)):
         index = manager.NodeToIndex(node)
         if node in layout.facility_of:
@@ -196,6 +212,33 @@ def solve(
     )
 
 
+def _breaks(
+    problem: Problem,
+    layout: _Layout,
+    model: pywrapcp.RoutingModel,
+    manager: pywrapcp.RoutingIndexManager,
+    clock: pywrapcp.RoutingDimension,
+) -> None:
+    """Drivers' breaks as OR-Tools break intervals: taken between visits, never inside one."""
+    if not any(v.breaks for v in problem.vehicles):
+        return
+    work = [0] * manager.GetNumberOfIndices()
+    for node, facility in layout.facility_of.items():
+        work[manager.NodeToIndex(node)] = round(facility.unload_s)
+    for s, stop in enumerate(problem.stops):
+        work[manager.NodeToIndex(layout.stop_base + s)] = round(stop.service_time_s)
+    solver = model.solver()
+    for k, vehicle in enumerate(problem.vehicles):
+        intervals = [
+            solver.FixedDurationIntervalVar(
+                b.earliest_s, b.latest_s, b.duration_s, False, f"{vehicle.id}:{b.id}"
+            )
+            for b in vehicle.breaks
+        ]
+        if intervals:
+            clock.SetBreakIntervalsOfVehicle(intervals, k, work)
+
+
 def _route(
     problem: Problem,
     layout: _Layout,
@@ -232,4 +275,19 @@ def _route(
         places.append(len(problem.depots) + final)
     places.append(0)
     driven = sum(d[a][b] for a, b in pairwise(places))
-    return Route(vehicle=problem.vehicles[k].id, visits=tuple(visits), distance_m=driven, duration_s=end)
+    vehicle = problem.vehicles[k]
+    taken = []
+    if vehicle.breaks:
+        intervals = assignment.IntervalVarContainer()
+        for i in range(intervals.Size()):
+            element = intervals.Element(i)
+            owner, _, name = element.Var().Name().partition(":")
+            if owner == vehicle.id and element.PerformedValue():
+                taken.append((name, int(element.StartValue())))
+    return Route(
+        vehicle=vehicle.id,
+        visits=tuple(visits),
+        distance_m=driven,
+        duration_s=end,
+        breaks=tuple(sorted(taken, key=lambda b: b[1])),
+    )

@@ -3,8 +3,9 @@
 In: `vehicles` (id, start, end, capacity, time_window) and `jobs` (id, location, pickup or delivery,
 service) become a Problem; coordinates are [lon, lat] as VROOM writes them, and a `matrices.car`
 distance matrix with `location_index` is taken as it is. What our solver cannot honour yet is
-refused by name rather than dropped: job time windows, breaks, shipments, skills, several
-capacity dimensions. A facility has no VROOM form: a VROOM problem has none, and trucks do not
+refused by name rather than dropped: several time windows on a job, shipments, skills,
+priorities, several capacity dimensions. One time window per job and breaks with one window are
+taken. A facility has no VROOM form: a VROOM problem has none, and trucks do not
 unload on the way.
 Out: a Problem as VROOM input (to hand to VROOM and compare), and a Solution as VROOM output: routes
 of steps (start, job, end) with arrival, load and distance; a trip to unload is a step of type
@@ -18,9 +19,9 @@ from typing import Any
 from core.errors import InvalidInput
 from core.models import Location
 from routing.matrix import straight_line
-from routing.problem import Depot, Problem, Solution, Stop, Vehicle
+from routing.problem import Break, Depot, Problem, Solution, Stop, Vehicle
 
-_UNSUPPORTED_JOB = ("time_windows", "skills", "priority")
+_UNSUPPORTED_JOB = ("skills", "priority")
 
 
 def _location(raw: Any, what: str) -> Location:
@@ -52,8 +53,14 @@ def problem_from_vroom(doc: dict[str, Any], *, name: str = "vroom") -> Problem:
     vehicles = []
     for raw in doc["vehicles"]:
         what = f"vehicle {raw.get('id')}"
-        if raw.get("breaks"):
-            raise InvalidInput(f"{what}: breaks are not supported yet")
+        breaks = []
+        for brk in raw.get("breaks") or ():
+            windows = brk.get("time_windows") or []
+            if len(windows) != 1:
+                raise InvalidInput(f"{what}: break {brk.get('id')} needs exactly one time window")
+            (earliest, latest), duration = windows[0], int(brk.get("service", 0)) or 1
+            name = str(brk.get("id", "break"))
+            breaks.append(Break(id=name, earliest_s=int(earliest), latest_s=int(latest), duration_s=duration))
         if "start" not in raw and "start_index" not in raw:
             raise InvalidInput(f"{what}: needs a start")
         key: tuple[float, float] | int = (
@@ -69,7 +76,7 @@ def problem_from_vroom(doc: dict[str, Any], *, name: str = "vroom") -> Problem:
         window = raw.get("time_window")
         shift = int(window[1] - window[0]) if window else 24 * 3600
         vehicles.append(Vehicle(id=str(raw["id"]), capacity=_one(raw.get("capacity"), what) or 10**9,
-                                depot=depots[key].id, shift_s=shift))  # fmt: skip
+                                depot=depots[key].id, shift_s=shift, breaks=tuple(breaks)))  # fmt: skip
     if len(depots) != 1:
         raise InvalidInput(f"vehicles start at {len(depots)} places: one depot only for now")
     stops, indices = [], []
@@ -82,8 +89,12 @@ def problem_from_vroom(doc: dict[str, Any], *, name: str = "vroom") -> Problem:
             _one(raw.get("pickup"), what) + _one(raw.get("delivery"), what) + _one(raw.get("amount"), what)
         )
         location = None if matrix is not None else _location(raw.get("location"), what)
+        windows = raw.get("time_windows") or []
+        if len(windows) > 1:
+            raise InvalidInput(f"{what}: one time window per job for now, not {len(windows)}")
+        window = (int(windows[0][0]), int(windows[0][1])) if windows else None
         stops.append(Stop(id=str(raw["id"]), location=location, demand=demand,
-                          service_time_s=float(raw.get("service", 0))))  # fmt: skip
+                          service_time_s=float(raw.get("service", 0)), time_window=window))  # fmt: skip
         indices.append(raw.get("location_index"))
     (depot_key,) = depots
     if matrix is not None:
@@ -121,6 +132,16 @@ def problem_to_vroom(problem: Problem) -> dict[str, Any]:
                 "start": [depot.location.lon, depot.location.lat],
                 "end": [depot.location.lon, depot.location.lat],
             }
+        if v.breaks:
+            vehicle["breaks"] = [
+                {
+                    "id": n,
+                    "description": b.id,
+                    "time_windows": [[b.earliest_s, b.latest_s]],
+                    "service": b.duration_s,
+                }
+                for n, b in enumerate(v.breaks, start=1)
+            ]
         doc["vehicles"].append(vehicle)
     for n, s in enumerate(problem.stops, start=1):
         job: dict[str, Any] = {
@@ -129,6 +150,8 @@ def problem_to_vroom(problem: Problem) -> dict[str, Any]:
             "pickup": [s.demand],
             "service": round(s.service_time_s),
         }
+        if s.time_window is not None:
+            job["time_windows"] = [list(s.time_window)]
         if d is not None:
             job["location_index"] = n
         elif s.location is not None:

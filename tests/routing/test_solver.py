@@ -11,7 +11,7 @@ from core.errors import InvalidInput
 from core.models import Location
 from routing.cvrplib import best_known, load
 from routing.matrix import haversine_m, straight_line
-from routing.problem import Depot, Facility, Problem, Stop, Vehicle
+from routing.problem import Break, Depot, Facility, Problem, Stop, Vehicle
 from routing.solver import solve
 
 CVRPLIB = Path(__file__).resolve().parent / "data"  # X-n101-k25, copied from shared/data/cvrplib
@@ -159,3 +159,60 @@ def test_a_fixed_cost_per_truck_takes_one_truck_out_where_two_would_drive_as_far
     )
     (only,) = solve(problem, time_limit_s=1).routes
     assert sorted(only.stops) == ["north", "south"]
+
+
+def _line(*km_east: float) -> tuple[Location, ...]:
+    return tuple(Location(lat=56.66, lon=16.36 + km / 61.3) for km in km_east)  # about 1 km per 1/61.3°
+
+
+def windowed(stops: tuple[Stop, ...], **vehicle: object) -> Problem:
+    depot, tip = _line(0, 0)
+    places = [depot, tip, *(s.location for s in stops if s.location)]
+    return Problem(
+        depots=(Depot(id="depot", location=depot),),
+        facilities=(Facility(id="tip", location=tip, unload_cost_m=0, unload_s=0),),
+        vehicles=(Vehicle(id="t", capacity=100, depot="depot", shift_s=8 * 3600, **vehicle),),  # type: ignore[arg-type]
+        stops=stops,
+        distance_m=straight_line(places),
+    )
+
+
+def test_time_windows_set_the_order_and_are_kept() -> None:
+    near, far = _line(2, 10)
+    stops = (
+        Stop(id="near", location=near, demand=1, service_time_s=60),
+        Stop(
+            id="far", location=far, demand=1, service_time_s=60, time_window=(0, 1590)
+        ),  # first, or too late
+    )
+    (route,) = solve(windowed(stops), time_limit_s=1).routes
+    assert route.stops == ("far", "near")
+    arrival = {v.id: v.arrival_s for v in route.visits}
+    assert arrival["far"] <= 1590
+    late = (stops[0].model_copy(update={"time_window": (3 * 3600, 4 * 3600)}), stops[1])
+    (waited,) = solve(windowed(late), time_limit_s=1).routes
+    assert {v.id: v.arrival_s for v in waited.visits}["near"] >= 3 * 3600  # the truck waits for the window
+
+
+def test_impossible_windows_and_a_closed_tip_are_named() -> None:
+    (far,) = _line(30)
+    with pytest.raises(InvalidInput, match="stop 'far' cannot be reached within its time window 0-600"):
+        solve(windowed((Stop(id="far", location=far, demand=1, time_window=(0, 600)),)), time_limit_s=1)
+    closed = windowed((Stop(id="far", location=far, demand=1),))
+    closed = closed.model_copy(
+        update={"facilities": (closed.facilities[0].model_copy(update={"opening_s": (3600, 3600)}),)}
+    )
+    with pytest.raises(InvalidInput, match="facility 'tip' is closed all day"):
+        solve(closed, time_limit_s=1)
+
+
+def test_a_lunch_break_is_taken_within_its_window_and_lengthens_the_day() -> None:
+    places = _line(*range(2, 22, 2))
+    stops = tuple(Stop(id=f"s{n}", location=p, demand=1, service_time_s=600) for n, p in enumerate(places))
+    (plain,) = solve(windowed(stops), time_limit_s=1).routes
+    lunch = Break(id="lunch", earliest_s=3600, latest_s=2 * 3600, duration_s=1800)
+    (fed,) = solve(windowed(stops, breaks=(lunch,)), time_limit_s=1).routes
+    ((name, start),) = fed.breaks
+    assert name == "lunch"
+    assert 3600 <= start <= 2 * 3600
+    assert fed.duration_s >= plain.duration_s + 1800 - 60

@@ -58,8 +58,15 @@ def test_a_vroom_problem_with_coordinates_is_solved_and_answered_in_vroom_form()
 @pytest.mark.parametrize(
     ("change", "message"),
     [
-        ({"jobs": [{"id": 1, "location": [16.3, 56.6], "time_windows": [[0, 100]]}]}, "job 1: time_windows"),
-        ({"vehicles": [{"id": 1, "start": [16.3, 56.6], "breaks": [{"id": 1}]}]}, "vehicle 1: breaks"),
+        (
+            {"jobs": [{"id": 1, "location": [16.3, 56.6], "time_windows": [[0, 9], [20, 30]]}]},
+            "one time window",
+        ),
+        (
+            {"vehicles": [{"id": 1, "start": [16.3, 56.6], "breaks": [{"id": 1}]}]},
+            "break 1 needs exactly one",
+        ),
+        ({"jobs": [{"id": 1, "location": [16.3, 56.6], "skills": [1]}]}, "job 1: skills"),
         ({"shipments": [{"pickup": {}, "delivery": {}}]}, "shipments"),
         ({"jobs": [{"id": 1, "location": [16.3, 56.6], "pickup": [1, 2]}]}, "one capacity dimension"),
         ({"jobs": [{"id": 1, "location": "Kalmar"}]}, r"a location is \[lon, lat\]"),
@@ -72,3 +79,31 @@ def test_what_we_cannot_honour_is_refused_by_name(change: dict[str, object], mes
     } | change
     with pytest.raises(InvalidInput, match=message):
         problem_from_vroom(doc)
+
+
+def test_time_windows_and_breaks_go_both_ways_and_vroom_keeps_them(tmp_path: Path) -> None:
+    from routing.problem import Break
+
+    base = kalmar()
+    stops = (base.stops[0].model_copy(update={"time_window": (3600, 7200)}), *base.stops[1:4])  # one load
+    lunch = Break(earliest_s=1800, latest_s=5400, duration_s=1800)
+    vehicles = (base.vehicles[0].model_copy(update={"breaks": (lunch,), "shift_s": 8 * 3600}),)
+    size = 1 + len(stops)
+    assert base.distance_m is not None
+    matrix = tuple(row[:size] for row in base.distance_m[:size])
+    problem = base.model_copy(update={"stops": stops, "vehicles": vehicles, "distance_m": matrix})
+    doc = problem_to_vroom(problem)
+    back = problem_from_vroom(doc)
+    assert back.stops[0].time_window == (3600, 7200)
+    assert back.vehicles[0].breaks == (lunch.model_copy(update={"id": "1"}),)
+    path = tmp_path / "windows.json"
+    path.write_text(json.dumps(doc))
+    answer = vroom.Input.from_json(path).solve(exploration_level=2, nb_threads=1)
+    steps = answer.routes
+    first = steps[steps["description"] == stops[0].id].iloc[0]
+    assert 3600 <= first["arrival"] + first["waiting_time"] <= 7200
+    assert (steps["type"] == "break").sum() == 1
+    ours = solve(problem, time_limit_s=1)
+    (route,) = ours.routes
+    assert 3600 <= next(v.arrival_s for v in route.visits if v.id == stops[0].id) <= 7200
+    assert len(route.breaks) == 1
