@@ -122,9 +122,17 @@ def _times(problem: Problem, layout: _Layout) -> list[list[int]]:
 
 
 def solve(
-    problem: Problem, *, time_limit_s: float = 10.0, on_solution: Callable[[int], None] | None = None
+    problem: Problem,
+    *,
+    time_limit_s: float = 10.0,
+    on_solution: Callable[[int], None] | None = None,
+    warm_start: Solution | None = None,
 ) -> Solution:
-    """The best plan found within `time_limit_s`; `on_solution` hears each better plan's cost."""
+    """The best plan found within `time_limit_s`; `on_solution` hears each better plan's cost.
+
+    `warm_start`: a previous plan (yesterday's, or before a re-plan) to start the search from; its
+    stops that are gone are skipped, new ones are inserted by the search.
+    """
     problem.check_feasible()
     if problem.distance_m is None:
         raise InvalidInput(f"problem {problem.name!r} has no distance matrix")
@@ -189,7 +197,11 @@ def solve(
     parameters.first_solution_strategy = routing_enums_pb2.FirstSolutionStrategy.PARALLEL_CHEAPEST_INSERTION
     parameters.local_search_metaheuristic = routing_enums_pb2.LocalSearchMetaheuristic.GUIDED_LOCAL_SEARCH
     parameters.time_limit.FromMilliseconds(int(time_limit_s * 1000))
-    assignment = model.SolveWithParameters(parameters)
+    start = _initial(problem, layout, model, manager, warm_start) if warm_start is not None else None
+    if start is not None:
+        assignment = model.SolveFromAssignmentWithParameters(start, parameters)
+    else:
+        assignment = model.SolveWithParameters(parameters)
     if assignment is None:
         raise InvalidInput(f"no plan serves problem {problem.name!r} (solver status {model.status()})")
     routes = tuple(
@@ -210,6 +222,40 @@ def solve(
         distance_m=sum(r.distance_m for r in routes),
         solve_s=time.perf_counter() - started,
     )
+
+
+def _initial(
+    problem: Problem,
+    layout: _Layout,
+    model: pywrapcp.RoutingModel,
+    manager: pywrapcp.RoutingIndexManager,
+    previous: Solution,
+) -> pywrapcp.Assignment | None:
+    """A previous plan as OR-Tools routes over this problem's nodes (each unloading trip its own facility
+    copy); None when it does not fit, and the search starts afresh."""
+    node_of = {stop.id: layout.stop_base + s for s, stop in enumerate(problem.stops)}
+    copies: dict[str, list[int]] = {}
+    for node, facility in layout.facility_of.items():
+        copies.setdefault(facility.id, []).append(node)
+    by_vehicle = {r.vehicle: r for r in previous.routes}
+    routes = []
+    for vehicle in problem.vehicles:
+        nodes = []
+        route = by_vehicle.get(vehicle.id)
+        for visit in route.visits if route else ():
+            if visit.kind == "stop" and visit.id in node_of:
+                nodes.append(node_of.pop(visit.id))
+            elif (
+                visit.kind == "facility"
+                and copies.get(visit.id)
+                and nodes
+                and nodes[-1] not in layout.facility_of
+            ):
+                nodes.append(copies[visit.id].pop())
+        while nodes and nodes[-1] in layout.facility_of:  # the last dump is priced into the way home
+            nodes.pop()
+        routes.append([manager.NodeToIndex(node) for node in nodes])
+    return model.ReadAssignmentFromRoutes(routes, True)
 
 
 def _breaks(

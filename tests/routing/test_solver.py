@@ -216,3 +216,19 @@ def test_a_lunch_break_is_taken_within_its_window_and_lengthens_the_day() -> Non
     assert name == "lunch"
     assert 3600 <= start <= 2 * 3600
     assert fed.duration_s >= plain.duration_s + 1800 - 60
+
+
+def test_a_warm_start_begins_where_the_last_plan_ended() -> None:
+    problem = with_disposal(trucks=3)
+    good = solve(problem, time_limit_s=3)
+    heard: list[int] = []
+    again = solve(problem, time_limit_s=0.3, warm_start=good, on_solution=heard.append)
+    assert again.distance_m <= good.distance_m + 1
+    # a stop gone and one new since: the plan still serves exactly today's stops
+    stops = problem.stops[1:]
+    places = [problem.depots[0].location, problem.facilities[0].location, *(s.location for s in stops)]
+    today = Problem.model_validate(
+        problem.model_dump() | {"stops": [s.model_dump() for s in stops], "distance_m": straight_line(places)}  # type: ignore[arg-type]
+    )
+    moved = solve(today, time_limit_s=0.5, warm_start=good)
+    assert sorted(s for r in moved.routes for s in r.stops) == sorted(s.id for s in today.stops)
