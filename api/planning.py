@@ -34,7 +34,7 @@ from core.operations import CO2_KG_PER_KM, forecast_points
 from core.registry import Registry
 from core.timeseries import TimeSeriesStore
 from routing.matrix import straight_line
-from routing.problem import Depot, Facility, Problem, Stop, Vehicle
+from routing.problem import Depot, Facility, Problem, Route, Solution, Stop, Vehicle, Visit
 from routing.solver import solve
 
 HISTORY = timedelta(days=14)
@@ -214,7 +214,10 @@ def make_plan(
     bins = [b for b in registry.bins(tenant) if b.id not in skip]
     predicted = forecasts(registry, store, tenant, now, bins)
     store.write_measurements(forecast_band(tenant, predicted.values(), now))
-    routes, left_out = plan_day(bins, predicted, day=day, zone=zone, fleet=fleet, time_limit_s=time_limit_s)
+    previous = registry.plan(tenant, replaces).routes if replaces is not None else ()
+    routes, left_out = plan_day(
+        bins, predicted, day=day, zone=zone, fleet=fleet, time_limit_s=time_limit_s, previous=previous
+    )
     return Plan(
         id=0, tenant=tenant, day=day, status=PlanStatus.DRAFT, created_at=now, created_by=created_by,
         routes=tuple(routes), left_out=tuple(left_out), replaces=replaces,
@@ -297,7 +300,7 @@ def select(
 
 def plan_day(
     bins: Sequence[Bin], predicted: Mapping[str, Forecast], *, day: date, zone: ZoneInfo, fleet: FleetSpec,
-    time_limit_s: float,
+    time_limit_s: float, previous: Sequence[PlannedRoute] = (),
 ) -> tuple[list[PlannedRoute], list[LeftOut]]:  # fmt: skip
     """Select a day's bins from their forecasts and route them, truck group by truck group."""
     start = min(datetime.combine(day, v.shift_start, tzinfo=zone) for v in fleet.vehicles)
@@ -321,12 +324,29 @@ def plan_day(
         taken |= {s[0].id for s in chosen}
         routes += _route_group(
             fleet, places[depot_id], vehicles, chosen, start=start, time_limit_s=time_limit_s,
-            first_index=len(routes), left_out=left_out,
+            first_index=len(routes), left_out=left_out, previous=previous,
         )  # fmt: skip
     for k, (b, _, _) in stops.items():
         if k not in taken:
             left_out.append(LeftOut(bin_id=k, reason=f"no vehicle collects {b.fraction.value}"))
     return routes, left_out
+
+
+def _as_solution(previous: Sequence[PlannedRoute], vehicles: Sequence[VehicleSpec]) -> Solution | None:
+    """A plan's routes for these trucks as a routing solution: where a re-plan starts its search."""
+    ours = {v.id for v in vehicles}
+    routes = tuple(
+        Route(
+            vehicle=r.vehicle,
+            visits=tuple(
+                Visit(kind="stop" if v.kind == "bin" else "facility", id=v.id, load=0) for v in r.visits
+            ),
+            distance_m=r.distance_m,
+        )
+        for r in previous
+        if r.vehicle in ours
+    )
+    return Solution(problem="previous", routes=routes, distance_m=0, solve_s=0) if routes else None
 
 
 def _route_group(
@@ -339,6 +359,7 @@ def _route_group(
     time_limit_s: float,
     first_index: int,
     left_out: list[LeftOut],
+    previous: Sequence[PlannedRoute] = (),
 ) -> list[PlannedRoute]:
     located = [depot.location, *(f.location for f in fleet.facilities), *(b.location for b, _, _ in chosen)]
     trucks = tuple(
@@ -366,7 +387,7 @@ def _route_group(
         distance_m=straight_line(located),
         speed_kmh=fleet.speed_kmh,
     )
-    solution = solve(problem, time_limit_s=time_limit_s)
+    solution = solve(problem, time_limit_s=time_limit_s, warm_start=_as_solution(previous, vehicles))
     by_id = {b.id: (b, fill) for b, fill, _ in chosen}
     facilities = {f.id: f for f in fleet.facilities}
     drivers = {v.id: v.driver for v in vehicles}
