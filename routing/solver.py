@@ -127,6 +127,7 @@ def solve(
     time_limit_s: float = 10.0,
     on_solution: Callable[[int], None] | None = None,
     warm_start: Solution | None = None,
+    first_solution: str = "PARALLEL_CHEAPEST_INSERTION",
 ) -> Solution:
     """The best plan found within `time_limit_s`; `on_solution` hears each better plan's cost.
 
@@ -194,7 +195,7 @@ def solve(
     if on_solution is not None:
         model.AddAtSolutionCallback(lambda: on_solution(model.CostVar().Max()))
     parameters = pywrapcp.DefaultRoutingSearchParameters()
-    parameters.first_solution_strategy = routing_enums_pb2.FirstSolutionStrategy.PARALLEL_CHEAPEST_INSERTION
+    parameters.first_solution_strategy = getattr(routing_enums_pb2.FirstSolutionStrategy, first_solution)
     parameters.local_search_metaheuristic = routing_enums_pb2.LocalSearchMetaheuristic.GUIDED_LOCAL_SEARCH
     parameters.time_limit.FromMilliseconds(int(time_limit_s * 1000))
     start = _initial(problem, layout, model, manager, warm_start) if warm_start is not None else None
@@ -222,6 +223,32 @@ def solve(
         distance_m=sum(r.distance_m for r in routes),
         solve_s=time.perf_counter() - started,
     )
+
+
+STRATEGIES = ("PARALLEL_CHEAPEST_INSERTION", "SAVINGS", "PATH_CHEAPEST_ARC", "LOCAL_CHEAPEST_INSERTION")
+
+
+def _solve_one(args: tuple[Problem, float, str]) -> Solution | str:
+    problem, time_limit_s, strategy = args
+    try:
+        return solve(problem, time_limit_s=time_limit_s, first_solution=strategy)
+    except InvalidInput as exc:  # this strategy found no first plan; another may
+        return str(exc)
+
+
+def solve_parallel(problem: Problem, *, time_limit_s: float = 10.0, workers: int = 2) -> Solution:
+    """`workers` searches at once, each from another first solution, in processes of their own (OR-Tools
+    searches on one core); the best plan wins."""
+    import multiprocessing
+
+    chosen = STRATEGIES[: max(1, workers)]
+    context = multiprocessing.get_context("spawn")
+    with context.Pool(len(chosen)) as pool:
+        found = pool.map(_solve_one, [(problem, time_limit_s, strategy) for strategy in chosen])
+    plans = [f for f in found if isinstance(f, Solution)]
+    if not plans:
+        raise InvalidInput(str(found[0]))
+    return min(plans, key=lambda s: (len(s.dropped), s.distance_m))
 
 
 def _initial(

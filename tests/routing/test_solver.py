@@ -232,3 +232,17 @@ def test_a_warm_start_begins_where_the_last_plan_ended() -> None:
     )
     moved = solve(today, time_limit_s=0.5, warm_start=good)
     assert sorted(s for r in moved.routes for s in r.stops) == sorted(s.id for s in today.stops)
+
+
+def test_two_searches_on_two_cores_keep_the_better_plan() -> None:
+    import time
+
+    from routing.solver import solve_parallel
+
+    problem = with_disposal(trucks=3)
+    started = time.perf_counter()
+    best = solve_parallel(problem, time_limit_s=2, workers=2)
+    assert time.perf_counter() - started < 2 * 2 + 10  # side by side, not one after the other (+ start-up)
+    assert sorted(s for r in best.routes for s in r.stops) == sorted(s.id for s in problem.stops)
+    alone = solve(problem, time_limit_s=2)
+    assert best.distance_m <= alone.distance_m * 1.05
