@@ -34,6 +34,7 @@ from core.operations import CO2_KG_PER_KM, forecast_points
 from core.registry import Registry
 from core.timeseries import TimeSeriesStore
 from routing.matrix import straight_line
+from routing.osrm import OsrmTable
 from routing.problem import Depot, Facility, Problem, Route, Solution, Stop, Vehicle, Visit
 from routing.solver import solve
 
@@ -89,6 +90,9 @@ class FleetSpec(Frozen):
     min_interval_days: dict[Fraction, float] = Field(
         default_factory=dict,
         description="not taken along early (optional) sooner than this after an emptying",
+    )
+    osrm_url: str | None = Field(
+        default=None, description="road distances from this OSRM server (/table); straight lines when unset"
     )
     safety: float = Field(
         default=1.0,
@@ -332,6 +336,17 @@ def plan_day(
     return routes, left_out
 
 
+_TILES: dict[str, dict[str, list[list[float | None]]]] = {}  # per server: tiles kept between plans
+
+
+def road_distances(fleet: FleetSpec, located: Sequence[Location]) -> tuple[tuple[float, ...], ...]:
+    """By road from the fleet's OSRM server when it names one, else straight lines with circuity."""
+    if fleet.osrm_url is None:
+        return straight_line(located)
+    with OsrmTable(fleet.osrm_url, memory=_TILES.setdefault(fleet.osrm_url, {})) as table:
+        return table.distances(located)
+
+
 def _as_solution(previous: Sequence[PlannedRoute], vehicles: Sequence[VehicleSpec]) -> Solution | None:
     """A plan's routes for these trucks as a routing solution: where a re-plan starts its search."""
     ours = {v.id for v in vehicles}
@@ -384,7 +399,7 @@ def _route_group(
         ),
         vehicles=trucks,
         stops=stops,
-        distance_m=straight_line(located),
+        distance_m=road_distances(fleet, located),
         speed_kmh=fleet.speed_kmh,
     )
     solution = solve(problem, time_limit_s=time_limit_s, warm_start=_as_solution(previous, vehicles))

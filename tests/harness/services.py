@@ -206,3 +206,42 @@ class PostgreSQL(Service):
         with psycopg.connect(f"host=127.0.0.1 port={self.port} user=postgres", autocommit=True) as c:
             c.execute(f'CREATE DATABASE "{name}"')
         return self.url(name)
+
+
+OSRM_HOME = Path(__file__).resolve().parents[2] / ".venv-tools" / "osrm"
+
+
+class Osrm(Service):
+    """osrm-routed (MLD) over an OSM extract that start() prepares: extract, partition, customize."""
+
+    name = "osrm"
+
+    def __init__(self, workdir: Path, extract: Path) -> None:
+        super().__init__(workdir)
+        self.bin = OSRM_HOME / "bin"
+        if not (self.bin / "osrm-routed").is_file():
+            raise FileNotFoundError("OSRM's tools are missing: run scripts/setup --services")
+        self.data = self.workdir / extract.name
+        shutil.copy(extract, self.data)
+        self.osrm = self.workdir / extract.name.replace(".osm.pbf", ".osrm")
+        self.url = f"http://127.0.0.1:{self.port}"
+
+    def start(self) -> None:
+        if not (self.workdir / f"{self.osrm.name}.partition").exists():
+            car = OSRM_HOME / "share" / "profiles" / "car.lua"
+            steps = [
+                ["osrm-extract", "-p", str(car), str(self.data)],
+                ["osrm-partition", str(self.osrm)],
+                ["osrm-customize", str(self.osrm)],
+            ]
+            with self.log.open("ab") as log:
+                for tool, *args in steps:
+                    command = [str(self.bin / tool), *args]
+                    subprocess.run(
+                        command, stdout=log, stderr=subprocess.STDOUT, check=True, cwd=self.workdir
+                    )
+        super().start()
+
+    def command(self) -> list[str]:
+        routed = str(self.bin / "osrm-routed")
+        return [routed, "--algorithm", "mld", "--ip", "127.0.0.1", "--port", str(self.port), str(self.osrm)]

@@ -1,0 +1,91 @@
+"""Road distances from a real OSRM server over Monaco's streets: tiles, caching, and a plan on them."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+
+from core.errors import StoreUnavailable
+from core.models import Location
+from routing.matrix import haversine_m
+from routing.osrm import OsrmTable
+from routing.problem import Depot, Facility, Problem, Stop, Vehicle
+from routing.solver import solve
+from tests.harness.services import Osrm, free_port
+
+MONACO = Path(__file__).resolve().parent / "data" / "monaco.osm.pbf"
+
+
+@pytest.fixture(scope="module")
+def osrm(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Osrm]:
+    with Osrm(tmp_path_factory.mktemp("osrm"), MONACO) as server:
+        yield server  # type: ignore[misc]
+
+
+def grid(n: int) -> list[Location]:
+    """`n` places on Monaco's streets' bounding box, row by row."""
+    side = int(n**0.5) + 1
+    return [
+        Location(lat=43.727 + 0.012 * (k // side) / side, lon=7.413 + 0.018 * (k % side) / side)
+        for k in range(n)
+    ]
+
+
+def test_a_matrix_in_tiles_equals_the_one_asked_at_once_and_is_cached(osrm: Osrm, tmp_path: Path) -> None:
+    places = grid(45)
+    with OsrmTable(osrm.url, tile=45) as one:
+        whole = one.distances(places)  # one request: 45 sources by 45 destinations
+    with OsrmTable(osrm.url, tile=15, cache_dir=tmp_path) as tiled:
+        assert tiled.distances(places) == whole
+        assert tiled.requests == 9  # 3 x 3 tiles
+    with OsrmTable(osrm.url, tile=15, cache_dir=tmp_path) as again:
+        assert again.distances(places) == whole
+        assert again.requests == 0  # from the disk cache
+    # OSRM snaps each place to its nearest street, so one pair may come out shorter than the crow
+    # flies; over all pairs, roads are longer
+    road = sum(map(sum, whole))
+    crow = sum(haversine_m(a, b) for a in places for b in places)
+    assert road > crow
+    assert min(map(min, whole)) >= 0
+
+
+def test_a_plan_on_monacos_roads(osrm: Osrm) -> None:
+    places = grid(20)
+    with OsrmTable(osrm.url) as table:
+        matrix = table.distances(places)
+    problem = Problem(
+        depots=(Depot(id="depot", location=places[0]),),
+        facilities=(Facility(id="tip", location=places[1], unload_cost_m=500),),
+        vehicles=(Vehicle(id="t", capacity=5, depot="depot"),),
+        stops=tuple(Stop(id=f"b{n}", location=p, demand=1) for n, p in enumerate(places[2:])),
+        distance_m=matrix,
+    )
+    (route,) = solve(problem, time_limit_s=1).routes
+    assert len(route.stops) == 18
+    assert sum(v.kind == "facility" for v in route.visits) >= 4  # 18 bins, 5 a load
+
+
+def test_no_server_is_a_clear_error() -> None:
+    with (
+        OsrmTable(f"http://127.0.0.1:{free_port()}") as nobody,
+        pytest.raises(StoreUnavailable, match="did not answer"),
+    ):
+        nobody.distances(grid(3))
+
+
+def test_the_planner_routes_on_roads_when_the_fleet_names_an_osrm_server(osrm: Osrm) -> None:
+    from api.planning import FacilitySpec, FleetSpec, PlaceSpec, VehicleSpec, road_distances
+
+    places = grid(10)
+    fleet = FleetSpec(
+        depots=(PlaceSpec(id="depot", location=places[0]),),
+        facilities=(FacilitySpec(id="tip", location=places[1]),),
+        vehicles=(VehicleSpec(id="t", capacity_l=1000, depot="depot"),),
+    )
+    crow = road_distances(fleet, places)
+    road = road_distances(fleet.model_copy(update={"osrm_url": osrm.url}), places)
+    assert road != crow
+    with OsrmTable(osrm.url) as table:
+        assert road == table.distances(places)
