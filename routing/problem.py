@@ -111,7 +111,12 @@ class Problem(Frozen):
                 )
             if stop.time_window is not None:
                 start, end = stop.time_window
-                drive = self.distance_m[0][base + n] * 3.6 / self.speed_kmh if self.distance_m else 0.0
+                nearest = (
+                    min(self.distance_m[h][base + n] for h in range(len(self.depots)))
+                    if self.distance_m
+                    else 0.0
+                )
+                drive = nearest * 3.6 / self.speed_kmh
                 if end < start or end < drive or start > longest:
                     raise InvalidInput(
                         f"stop {stop.id!r} cannot be reached within its time window {start}-{end} s "

@@ -27,7 +27,7 @@ from routing.problem import Facility, Problem, Route, Solution, Visit
 
 @dataclass(frozen=True)
 class _Layout:
-    """OR-Tools nodes: 0 the depot, then facility copies, then stops; `origin` maps to the matrix."""
+    """OR-Tools nodes: the depots, then facility copies, then stops; `origin` maps to the matrix."""
 
     origin: list[int]
     facility_of: dict[int, Facility]
@@ -38,7 +38,7 @@ def _layout(problem: Problem) -> _Layout:
     depot_count, facility_count = len(problem.depots), len(problem.facilities)
     smallest = min(v.capacity for v in problem.vehicles)
     copies = math.ceil(sum(s.demand for s in problem.stops) / smallest) + len(problem.vehicles)
-    origin, facility_of = [0], {}
+    origin, facility_of = list(range(depot_count)), {}
     for f, facility in enumerate(problem.facilities):
         for _ in range(copies):
             facility_of[len(origin)] = facility
@@ -48,25 +48,27 @@ def _layout(problem: Problem) -> _Layout:
     return _Layout(origin, facility_of, stop_base)
 
 
-def _dump_home(problem: Problem, d: tuple[tuple[float, ...], ...], i: int) -> tuple[float, int | None]:
-    """From matrix place `i` home to the depot by way of the best facility: (cost, facility)."""
+def _dump_home(
+    problem: Problem, d: tuple[tuple[float, ...], ...], i: int, depot: int = 0
+) -> tuple[float, int | None]:
+    """From matrix place `i` home to `depot` by way of the best facility: (cost, facility)."""
     if not problem.facilities:
-        return d[i][0], None
+        return d[i][depot], None
     base = len(problem.depots)
     return min(
-        (d[i][base + f] + facility.unload_cost_m + d[base + f][0], f)
+        (d[i][base + f] + facility.unload_cost_m + d[base + f][depot], f)
         for f, facility in enumerate(problem.facilities)
     )
 
 
-def _home(problem: Problem, d: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
-    """For every matrix place: the cost home to the depot by way of its best facility, and which one."""
+def _home(problem: Problem, d: np.ndarray, depot: int = 0) -> tuple[np.ndarray, np.ndarray]:
+    """For every matrix place: the cost home to `depot` by way of its best facility, and which one."""
     if not problem.facilities:
-        return d[:, 0], np.full(len(d), -1)
+        return d[:, depot], np.full(len(d), -1)
     base = len(problem.depots)
     via = np.stack(
         [
-            d[:, base + f] + facility.unload_cost_m + d[base + f, 0]
+            d[:, base + f] + facility.unload_cost_m + d[base + f, depot]
             for f, facility in enumerate(problem.facilities)
         ],
         axis=1,
@@ -91,18 +93,19 @@ def _integers(matrix: np.ndarray) -> list[list[int]]:
     return np.rint(matrix).astype(np.int64).tolist()  # type: ignore[no-any-return]
 
 
-def _costs(problem: Problem, layout: _Layout) -> list[list[int]]:
-    """Metres between nodes; a facility copy costs its unloading; the way home goes by a facility."""
+def _costs(problem: Problem, layout: _Layout, depot: int = 0) -> list[list[int]]:
+    """Metres between nodes for trucks of `depot`; a facility copy costs its unloading; the way home
+    goes by a facility."""
     d, at, plain = _nodes(problem, layout)
     cost = d[np.ix_(at, at)]
     for node, facility in layout.facility_of.items():
         cost[:, node] += facility.unload_cost_m
-    home, _ = _home(problem, d)
-    cost[plain, 0] = home[at[plain]]
+    home, _ = _home(problem, d, depot)
+    cost[plain, depot] = home[at[plain]]
     return _integers(cost)
 
 
-def _times(problem: Problem, layout: _Layout) -> list[list[int]]:
+def _times(problem: Problem, layout: _Layout, depot: int = 0) -> list[list[int]]:
     """Seconds from leaving one node's work to the next node: its service or unloading, then driving."""
     d, at, plain = _nodes(problem, layout)
     per_m, base = 3.6 / problem.speed_kmh, len(problem.depots)
@@ -113,11 +116,11 @@ def _times(problem: Problem, layout: _Layout) -> list[list[int]]:
         work[layout.stop_base + s] = stop.service_time_s
     seconds = work[:, None] + d[np.ix_(at, at)] * per_m
     if problem.facilities:
-        _, best = _home(problem, d)
+        _, best = _home(problem, d, depot)
         rows = np.flatnonzero(plain)
         f = best[at[rows]]
         unload = np.array([facility.unload_s for facility in problem.facilities])
-        seconds[rows, 0] = work[rows] + (d[at[rows], base + f] + d[base + f, 0]) * per_m + unload[f]
+        seconds[rows, depot] = work[rows] + (d[at[rows], base + f] + d[base + f, depot]) * per_m + unload[f]
     return _integers(seconds)
 
 
@@ -137,13 +140,17 @@ def solve(
     problem.check_feasible()
     if problem.distance_m is None:
         raise InvalidInput(f"problem {problem.name!r} has no distance matrix")
-    if len(problem.depots) != 1:
-        raise InvalidInput("one depot for now: several depots are the optimiser issue's work")
     started = time.perf_counter()
     layout = _layout(problem)
-    manager = pywrapcp.RoutingIndexManager(len(layout.origin), len(problem.vehicles), 0)
+    depot_of = {dp.id: n for n, dp in enumerate(problem.depots)}
+    homes = [depot_of[v.depot] for v in problem.vehicles]
+    manager = pywrapcp.RoutingIndexManager(len(layout.origin), len(problem.vehicles), homes, homes)
     model = pywrapcp.RoutingModel(manager)
-    model.SetArcCostEvaluatorOfAllVehicles(model.RegisterTransitMatrix(_costs(problem, layout)))
+    # each depot its own matrices: the way home (by a facility) leads to that depot
+    costs = {h: model.RegisterTransitMatrix(_costs(problem, layout, h)) for h in sorted(set(homes))}
+    times = {h: model.RegisterTransitMatrix(_times(problem, layout, h)) for h in sorted(set(homes))}
+    for k, h in enumerate(homes):
+        model.SetArcCostEvaluatorOfVehicle(costs[h], k)
     for k, vehicle in enumerate(problem.vehicles):
         model.SetFixedCostOfVehicle(round(vehicle.fixed_cost_m), k)
     largest = max(v.capacity for v in problem.vehicles)
@@ -166,8 +173,8 @@ def solve(
         or any(v.breaks for v in problem.vehicles)
     )
     longest = max(v.shift_s for v in problem.vehicles)
-    model.AddDimensionWithVehicleCapacity(
-        model.RegisterTransitMatrix(_times(problem, layout)),
+    model.AddDimensionWithVehicleTransitAndCapacity(
+        [times[h] for h in homes],
         longest if windows else 0,  # waiting: where a window makes a truck early, and for breaks
         [v.shift_s for v in problem.vehicles],
         True,  # the shift starts at zero
@@ -183,7 +190,7 @@ def solve(
                 max(0, facility.opening_s[0]), facility.opening_s[1]
             )
     _breaks(problem, layout, model, manager, clock)
-    for node in range(1, len(layout.origin)):
+    for node in range(len(problem.depots), len(layout.origin)):
         index = manager.NodeToIndex(node)
         if node in layout.facility_of:
             model.AddDisjunction([index], 0)  # a facility copy is visited only when needed
@@ -323,7 +330,8 @@ def _route(
     d = problem.distance_m
     assert d is not None
     clock = model.GetDimensionOrDie("time")
-    visits, places, carried = [], [0], 0
+    home = manager.IndexToNode(model.Start(k))  # the vehicle's depot: node and matrix place alike
+    visits, places, carried = [], [home], 0
     index = assignment.Value(model.NextVar(model.Start(k)))
     while not model.IsEnd(index):
         node = manager.IndexToNode(index)
@@ -339,14 +347,16 @@ def _route(
         index = assignment.Value(model.NextVar(index))
     if not visits:
         return None
-    _, final = _dump_home(problem, d, places[-1])
+    _, final = _dump_home(problem, d, places[-1], home)
     end = assignment.Value(clock.CumulVar(model.End(k)))
     if final is not None and visits[-1].kind == "stop":
         facility = problem.facilities[final]
-        arrival = round(end - facility.unload_s - d[len(problem.depots) + final][0] * 3.6 / problem.speed_kmh)
+        arrival = round(
+            end - facility.unload_s - d[len(problem.depots) + final][home] * 3.6 / problem.speed_kmh
+        )
         visits.append(Visit(kind="facility", id=facility.id, load=0, arrival_s=arrival))
         places.append(len(problem.depots) + final)
-    places.append(0)
+    places.append(home)
     driven = sum(d[a][b] for a, b in pairwise(places))
     vehicle = problem.vehicles[k]
     taken = []

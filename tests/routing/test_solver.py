@@ -246,3 +246,27 @@ def test_two_searches_on_two_cores_keep_the_better_plan() -> None:
     assert sorted(s for r in best.routes for s in r.stops) == sorted(s.id for s in problem.stops)
     alone = solve(problem, time_limit_s=2)
     assert best.distance_m <= alone.distance_m * 1.05
+
+
+def test_several_depots_in_one_search_each_truck_home_to_its_own() -> None:
+    north, south = Location(lat=56.80, lon=16.36), Location(lat=56.50, lon=16.36)
+    near_north = [Location(lat=56.80 + 0.01 * k, lon=16.30 + 0.02 * k) for k in range(4)]
+    near_south = [Location(lat=56.50 - 0.01 * k, lon=16.30 + 0.02 * k) for k in range(4)]
+    stops = tuple(Stop(id=f"n{k}", location=p, demand=1) for k, p in enumerate(near_north)) + tuple(
+        Stop(id=f"s{k}", location=p, demand=1) for k, p in enumerate(near_south)
+    )
+    problem = Problem(
+        depots=(Depot(id="north", location=north), Depot(id="south", location=south)),
+        facilities=(  # a tip beside each depot
+            Facility(id="tip-north", location=north, unload_cost_m=0),
+            Facility(id="tip-south", location=south, unload_cost_m=0),
+        ),
+        vehicles=(Vehicle(id="tn", capacity=10, depot="north"), Vehicle(id="ts", capacity=10, depot="south")),
+        stops=stops,
+        distance_m=straight_line([north, south, north, south, *near_north, *near_south]),
+    )
+    routes = {r.vehicle: r for r in solve(problem, time_limit_s=1).routes}
+    assert sorted(routes["tn"].stops) == ["n0", "n1", "n2", "n3"]
+    assert sorted(routes["ts"].stops) == ["s0", "s1", "s2", "s3"]
+    assert routes["tn"].visits[-1].id == "tip-north"  # each unloads near its home, then goes home
+    assert routes["ts"].visits[-1].id == "tip-south"
