@@ -1,9 +1,10 @@
 """A day's plan for a tenant: forecast each bin, select what must and what may be emptied, route it.
 
-Selection (until the planning issue's policy replaces it): a bin is mandatory when its forecast
-crosses its threshold before the next day's shift starts; optional, with a penalty that grows with
-its predicted fill, from `optional_from`; the rest wait. Vehicles are grouped by depot and by the
-fractions they carry, and each group is routed on its own.
+Selection: a bin is mandatory when its forecast crosses its threshold before the next working
+day's collection could reach it, or when its fraction's longest interval would pass; optional, with
+a penalty that grows with its predicted fill, from `optional_from` (not sooner than its fraction's
+shortest interval); the rest wait. Trucks are grouped by the fractions they carry, and each group
+is routed in one search over all its depots.
 """
 
 from __future__ import annotations
@@ -193,11 +194,12 @@ def forecast_all(
     return out
 
 
-def _groups(fleet: FleetSpec) -> list[tuple[str, frozenset[Fraction], list[VehicleSpec]]]:
-    groups: dict[tuple[str, frozenset[Fraction]], list[VehicleSpec]] = {}
+def _groups(fleet: FleetSpec) -> list[tuple[frozenset[Fraction], list[VehicleSpec]]]:
+    """Trucks by the fractions they carry: each group is one search, whatever depots its trucks use."""
+    groups: dict[frozenset[Fraction], list[VehicleSpec]] = {}
     for v in fleet.vehicles:
-        groups.setdefault((v.depot, frozenset(v.fractions)), []).append(v)
-    return [(depot, fractions, vs) for (depot, fractions), vs in groups.items()]
+        groups.setdefault(frozenset(v.fractions), []).append(v)
+    return list(groups.items())
 
 
 def make_plan(
@@ -318,8 +320,7 @@ def plan_day(
     )  # fmt: skip
     routes: list[PlannedRoute] = []
     taken: set[str] = set()
-    places = {d.id: d for d in fleet.depots}
-    for depot_id, fractions, vehicles in _groups(fleet):
+    for fractions, vehicles in _groups(fleet):
         chosen = [
             s for k, s in stops.items() if k not in taken and (not fractions or s[0].fraction in fractions)
         ]
@@ -327,8 +328,8 @@ def plan_day(
             continue
         taken |= {s[0].id for s in chosen}
         routes += _route_group(
-            fleet, places[depot_id], vehicles, chosen, start=start, time_limit_s=time_limit_s,
-            first_index=len(routes), left_out=left_out, previous=previous,
+            fleet, vehicles, chosen, start=start, time_limit_s=time_limit_s, first_index=len(routes),
+            left_out=left_out, previous=previous,
         )  # fmt: skip
     for k, (b, _, _) in stops.items():
         if k not in taken:
@@ -366,7 +367,6 @@ def _as_solution(previous: Sequence[PlannedRoute], vehicles: Sequence[VehicleSpe
 
 def _route_group(
     fleet: FleetSpec,
-    depot: PlaceSpec,
     vehicles: list[VehicleSpec],
     chosen: list[tuple[Bin, float, bool]],
     *,
@@ -376,9 +376,16 @@ def _route_group(
     left_out: list[LeftOut],
     previous: Sequence[PlannedRoute] = (),
 ) -> list[PlannedRoute]:
-    located = [depot.location, *(f.location for f in fleet.facilities), *(b.location for b, _, _ in chosen)]
+    used = {v.depot for v in vehicles}
+    depots = [d for d in fleet.depots if d.id in used]
+    located = [
+        *(d.location for d in depots),
+        *(f.location for f in fleet.facilities),
+        *(b.location for b, _, _ in chosen),
+    ]
     trucks = tuple(
-        Vehicle(id=v.id, capacity=v.capacity_l, depot=depot.id, shift_s=v.shift_s) for v in vehicles
+        Vehicle(id=v.id, capacity=v.capacity_l, depot=v.depot, shift_s=v.shift_s, fixed_cost_m=v.fixed_cost_m)
+        for v in vehicles
     )
     stops = tuple(
         Stop(
@@ -391,8 +398,8 @@ def _route_group(
         for b, fill, mandatory in chosen
     )
     problem = Problem(
-        name=f"{depot.id}:{'+'.join(sorted(v.id for v in vehicles))}",
-        depots=(Depot(id=depot.id, location=depot.location),),
+        name="+".join(sorted(v.id for v in vehicles)),
+        depots=tuple(Depot(id=d.id, location=d.location) for d in depots),
         facilities=tuple(
             Facility(id=f.id, location=f.location, unload_s=f.unload_s, unload_cost_m=f.unload_cost_m)
             for f in fleet.facilities

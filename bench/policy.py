@@ -174,7 +174,7 @@ def _fixed_day(bins: list[Bin], sim: Fleet, schedule: dict[str, set[int]], fleet
     # no sensors: the trucks carry what is there (the true fill, for capacity only)
     chosen = [(b, min(1.0, sim.bins[b.id].level + daily_fill(b) * 0.2), True) for b in due]
     start = datetime.combine(day, fleet.vehicles[0].shift_start, tzinfo=STOCKHOLM)
-    return _route_group(fleet, fleet.depots[0], list(fleet.vehicles), chosen, start=start,
+    return _route_group(fleet, list(fleet.vehicles), chosen, start=start,
                         time_limit_s=time_limit_s, first_index=0, left_out=[])  # fmt: skip
 
 

@@ -83,3 +83,23 @@ def test_a_bin_without_history_borrows_from_its_district_first() -> None:
     )
     assert got["north-new"].reliability is Reliability.LOW
     assert got["north-new"].rate_per_day > 0.3  # the north's pace (0.48 a day), not the fraction's median
+
+
+def test_trucks_of_two_depots_are_planned_in_one_search(world: World) -> None:
+    from tests.api.conftest import FLEET
+
+    two = FLEET | {
+        "depots": [*FLEET["depots"], {"id": "north", "location": {"lat": 56.85, "lon": 16.40}}],  # type: ignore[list-item]
+        "vehicles": [FLEET["vehicles"][0], FLEET["vehicles"][1] | {"depot": "north"}],  # type: ignore[index, operator]
+    }
+    h = world.auth("kalmar", "dispatcher")
+    assert world.client.put("/v1/fleet", json=two, headers=h).status_code == 200
+    plan = world.client.post("/v1/plans", json={"day": "2026-11-23", "time_limit_s": 1}, headers=h).json()
+    assert plan["routes"], plan
+    planned = {v["id"] for r in plan["routes"] for v in r["visits"] if v["kind"] == "bin"}
+    forecasts = {
+        f["bin_id"]: f for f in world.client.get("/v1/forecasts?limit=100", headers=h).json()["items"]
+    }
+    due = {b for b, f in forecasts.items() if f["full_at"] and f["full_at"] < "2026-11-24T05:00:00Z"}
+    assert due <= planned
+    assert all(r["visits"][-1]["kind"] == "facility" for r in plan["routes"])
