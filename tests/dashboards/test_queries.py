@@ -67,9 +67,13 @@ def filled(
         ]
         with running_ingest(mosquitto.port, registry, store, work / "spool", stats_interval_s=0.3,
                             silent_check_interval_s=0.2):  # fmt: skip
-            with Publisher(mqtt, client_id=unique("old")) as old:  # one device that went quiet
-                old.publish(uplink(devices[-1]), payload(reading(1, ts=NOW - timedelta(hours=6))))
-                old.flush()
+            with Publisher(mqtt, client_id=unique("old")) as old:  # one device emptied, then quiet
+                for seq, hours, distance in ((1, 8, 300), (2, 7, 1700), (3, 6, 1000)):
+                    fields = {"temperature": 6.5, "battery_v": 3.9, "tilt_deg": 1.0, "rssi_dbm": -80}
+                    body = reading(seq, ts=NOW - timedelta(hours=hours), distance_mm=distance, **fields)
+                    old.publish(uplink(devices[-1]), payload(body))
+                    old.flush()  # in order: full, emptied, half full
+                    eventually(lambda n=seq: store.count_readings(TENANT) >= n, timeout_s=30)
             # three days replayed on a simulated clock, an hour between readings, a weekly round
             simulator = Simulator(
                 pairs[:-1], mqtt=mqtt, bad_share=0.0, client_id=unique("sim"), fixed_round=True
