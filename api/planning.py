@@ -126,8 +126,8 @@ def forecasts(
         history[r.bin_id].append((r.ts, r.filling_level))
     # a driver's collection empties the bin, whether or not its sensor has spoken since
     emptied: dict[str, datetime] = {}
-    for o in registry.outcomes(tenant):
-        if o.status is OutcomeStatus.COLLECTED and now - HISTORY <= o.at <= now:
+    for o in registry.outcomes(tenant, since=now - HISTORY):
+        if o.status is OutcomeStatus.COLLECTED and o.at <= now:
             emptied[o.bin_id] = max(o.at, emptied.get(o.bin_id, o.at))
     zone = ZoneInfo(registry.tenant(tenant).timezone)
     return forecast_all(chosen, history, emptied, now, zone)

@@ -23,10 +23,8 @@ def list_events(
     request: Request, ctx: Ctx, who: Reader, paging: PagingQuery, kind: EventKind | None = None,
     bin_id: Id | None = None, since: AwareDatetime | None = None,
 ) -> Page[Event]:  # fmt: skip
-    found = [
-        e for e in reversed(ctx.registry.events(tenant_of(who), kind=kind.value if kind else None))
-        if (bin_id is None or e.bin_id == bin_id) and (since is None or e.ts >= since)
-    ]  # fmt: skip
+    found = ctx.registry.events(tenant_of(who), kind=kind.value if kind else None, bin_id=bin_id, since=since)
+    found.reverse()
     return Page[Event].model_validate(page(request, found, paging))
 
 
@@ -35,12 +33,11 @@ def list_alerts(
     request: Request, ctx: Ctx, who: Reader, paging: PagingQuery, status: AlertStatus | None = None,
     kind: EventKind | None = None, bin_id: Id | None = None, since: AwareDatetime | None = None,
 ) -> Page[Alert]:  # fmt: skip
-    kind_name = kind.value if kind else None
-    found = ctx.registry.alerts(
-        tenant_of(who), status=status, kind=kind_name, bin_id=bin_id, since=since, limit=1_000_000
-    )
-    body = page(request, found, paging)
-    return Page[Alert].model_validate(body)
+    found, total = ctx.registry.alerts(
+        tenant_of(who), status=status, kind=kind.value if kind else None, bin_id=bin_id, since=since,
+        limit=paging.limit, offset=paging.offset,
+    )  # fmt: skip
+    return Page[Alert].model_validate(page(request, found, paging, total=total))
 
 
 @router.get("/alerts/{alert_id}", tags=["alerts"], responses=responses(404))

@@ -96,7 +96,7 @@ def delete_bin(bin_id: Id, ctx: Ctx, who: Editor) -> None:
 def fiware(bin_id: Id, ctx: Ctx, who: Reader) -> dict[str, Any]:
     tenant = tenant_of(who)
     b = ctx.registry.bin(tenant, bin_id)
-    state = next((s for s in ctx.registry.state_rows(tenant) if s["id"] == bin_id), {})
+    state = next(iter(ctx.registry.state_rows(tenant, bin_id)), {})
     point = {"type": "Point", "coordinates": [b.location.lon, b.location.lat]}
     entity: dict[str, Any] = {
         "id": f"urn:ngsi-ld:WasteContainer:{tenant}:{b.id}",

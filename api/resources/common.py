@@ -34,15 +34,17 @@ class Paging(BaseModel):
 PagingQuery = Annotated[Paging, Query()]
 
 
-def page(request: Request, items: list[Any], paging: Paging) -> dict[str, Any]:
-    """Slice a full list into a page, with the link to the next."""
-    chunk = items[paging.offset : paging.offset + paging.limit]
+def page(request: Request, items: list[Any], paging: Paging, *, total: int | None = None) -> dict[str, Any]:
+    """A page of a list, with the link to the next: `items` is the whole list, or, with `total`, the
+    page the store already cut."""
+    chunk = items if total is not None else items[paging.offset : paging.offset + paging.limit]
+    total = len(items) if total is None else total
     following = paging.offset + paging.limit
     nxt = None
-    if following < len(items):
+    if following < total:
         nxt = str(request.url.include_query_params(offset=following, limit=paging.limit))
         nxt = nxt[nxt.index(request.url.path) :]
-    return {"items": chunk, "total": len(items), "limit": paging.limit, "offset": paging.offset, "next": nxt}
+    return {"items": chunk, "total": total, "limit": paging.limit, "offset": paging.offset, "next": nxt}
 
 
 def dumps(body: Any) -> bytes:

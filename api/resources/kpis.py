@@ -43,7 +43,7 @@ def daily(ctx: Annotated[Services, Depends(services)], who: Annotated[Principal,
     plans = ctx.registry.plans(tenant, day=day, status=PlanStatus.DISPATCHED)
     routes = [r for p in plans for r in p.routes]
     outcomes = ctx.registry.outcomes(tenant, day=day)
-    emptied = [e for e in ctx.registry.events(tenant, kind=EventKind.EMPTIED.value) if start <= e.ts < end]
+    emptied = ctx.registry.events(tenant, kind=EventKind.EMPTIED.value, since=start, until=end)
     fills = [e.value for e in emptied if e.value is not None]
     over = {r.bin_id for r in ctx.store.readings(tenant, start=start, end=end) if r.filling_level >= OVERFLOW}
     seen, checked_at = ctx.registry.last_seen(tenant), min(now, end)

@@ -7,7 +7,7 @@ from collections.abc import Iterable
 from datetime import date, datetime
 from typing import Any
 
-from sqlalchemy import Engine, insert, select, update
+from sqlalchemy import Engine, func, insert, select, update
 from sqlalchemy.exc import IntegrityError
 
 from core.errors import Conflict, NotFound
@@ -49,10 +49,7 @@ class Desk:
             row = conn.execute(select(t.api_keys).where(t.api_keys.c.id == key_id)).first()
         if row is None:
             return None
-        fields = row._asdict()
-        return ApiKey.model_validate({k: v for k, v in fields.items() if k != "secret_hash"}), fields[
-            "secret_hash"
-        ]
+        return _key(row._asdict()), row.secret_hash
 
     def keys(self, tenant: str | None) -> list[ApiKey]:
         query = select(t.api_keys).where(
@@ -60,9 +57,7 @@ class Desk:
         )
         with self.engine.connect() as conn:
             rows = conn.execute(query.order_by(t.api_keys.c.created_at)).all()
-        return [
-            ApiKey.model_validate({k: v for k, v in r._asdict().items() if k != "secret_hash"}) for r in rows
-        ]
+        return [_key(r._asdict()) for r in rows]
 
     def revoke_key(self, key_id: str, at: datetime) -> bool:
         """Revoke a key; False when it was revoked already (so a one-time key is taken once)."""
@@ -102,8 +97,8 @@ class Desk:
         return None if doc is None else dict(json.loads(doc))
 
     # the map of every bin: what the API's heaviest read serves
-    def state_rows(self, tenant: str) -> list[dict[str, Any]]:
-        """Every bin of a tenant with its latest state (None where it has none), as plain dicts."""
+    def state_rows(self, tenant: str, bin_id: str | None = None) -> list[dict[str, Any]]:
+        """Every bin of a tenant (or one) with its latest state (None where it has none), as plain dicts."""
         b, s = t.bins.c, t.bin_states.c
         query = (
             select(
@@ -115,6 +110,8 @@ class Desk:
             .where(b.tenant == tenant)
             .order_by(b.id)
         )  # fmt: skip
+        if bin_id is not None:
+            query = query.where(b.id == bin_id)
         with self.engine.connect() as conn:
             return [r._asdict() for r in conn.execute(query)]
 
@@ -136,20 +133,22 @@ class Desk:
         since: datetime | None = None,
         limit: int = 100,
         offset: int = 0,
-    ) -> list[Alert]:
+    ) -> tuple[list[Alert], int]:
+        """A page of alerts, newest first, and how many match in all."""
         c = t.events.c
-        query = select(t.events).where(c.tenant == tenant, c.kind.in_([k.value for k in ALERT_KINDS]))
+        where = [c.tenant == tenant, c.kind.in_([k.value for k in ALERT_KINDS])]
         if status is not None:
-            query = query.where(c.status == status.value)
+            where.append(c.status == status.value)
         if kind is not None:
-            query = query.where(c.kind == kind)
+            where.append(c.kind == kind)
         if bin_id is not None:
-            query = query.where(c.bin_id == bin_id)
+            where.append(c.bin_id == bin_id)
         if since is not None:
-            query = query.where(c.ts >= since)
-        query = query.order_by(c.ts.desc(), c.id.desc()).limit(limit).offset(offset)
+            where.append(c.ts >= since)
+        query = select(t.events).where(*where).order_by(c.ts.desc(), c.id.desc()).limit(limit).offset(offset)
         with self.engine.connect() as conn:
-            return [_alert(r._asdict()) for r in conn.execute(query)]
+            total = conn.execute(select(func.count()).select_from(t.events).where(*where)).scalar_one()
+            return [_alert(r._asdict()) for r in conn.execute(query)], int(total)
 
     def alert(self, tenant: str, alert_id: int) -> Alert:
         c = t.events.c
@@ -242,15 +241,28 @@ class Desk:
             row = conn.execute(select(t.outcomes).where(c.tenant == tenant, c.client_id == client_id)).first()
         return None if row is None else _outcome(row._asdict())
 
-    def outcomes(self, tenant: str, *, plan_id: int | None = None, day: date | None = None) -> list[Outcome]:
+    def outcomes(
+        self,
+        tenant: str,
+        *,
+        plan_id: int | None = None,
+        day: date | None = None,
+        since: datetime | None = None,
+    ) -> list[Outcome]:
         c = t.outcomes.c
         query = select(t.outcomes).where(c.tenant == tenant)
+        if since is not None:
+            query = query.where(c.at >= since)
         if plan_id is not None:
             query = query.where(c.plan_id == plan_id)
         if day is not None:
             query = query.join(t.plans, t.plans.c.id == c.plan_id).where(t.plans.c.day == day)
         with self.engine.connect() as conn:
             return [_outcome(r._asdict()) for r in conn.execute(query.order_by(c.at, c.id))]
+
+
+def _key(row: dict[str, Any]) -> ApiKey:
+    return ApiKey.model_validate({k: v for k, v in row.items() if k != "secret_hash"})
 
 
 def _alert(row: dict[str, Any]) -> Alert:

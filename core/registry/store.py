@@ -219,10 +219,26 @@ class Registry(Desk):
             with self.engine.begin() as conn:
                 conn.execute(insert(t.events), [e.model_dump() for e in events])
 
-    def events(self, tenant: str, *, kind: str | None = None) -> list[Event]:
-        query = select(t.events).where(t.events.c.tenant == tenant)
+    def events(
+        self,
+        tenant: str,
+        *,
+        kind: str | None = None,
+        bin_id: str | None = None,
+        since: datetime | None = None,
+        until: datetime | None = None,
+    ) -> list[Event]:
+        """A tenant's events, oldest first; `since` inclusive, `until` exclusive."""
+        c = t.events.c
+        query = select(t.events).where(c.tenant == tenant)
         if kind is not None:
-            query = query.where(t.events.c.kind == kind)
+            query = query.where(c.kind == kind)
+        if bin_id is not None:
+            query = query.where(c.bin_id == bin_id)
+        if since is not None:
+            query = query.where(c.ts >= since)
+        if until is not None:
+            query = query.where(c.ts < until)
         with self.engine.connect() as conn:
             rows = conn.execute(query.order_by(t.events.c.ts, t.events.c.id)).all()
         return [event_of(r._asdict()) for r in rows]

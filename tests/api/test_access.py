@@ -75,7 +75,7 @@ def _call(
     from tests.api.conftest import FLEET
 
     method, path, body, _ = case
-    alert = world.services.registry.alerts(tenant)[0].id
+    alert = world.services.registry.alerts(tenant)[0][0].id
     path = path.format(plan=plan["id"], alert=alert)
     return world.client.request(
         method, path, json=FLEET if body == "FLEET" else body, headers=world.auth(tenant, who)
@@ -153,7 +153,7 @@ def test_another_tenants_objects_answer_as_if_they_did_not_exist(world: World, p
         assert theirs.status_code == missing.status_code == 404
         assert theirs.json()["title"] == missing.json()["title"]
         assert BIN not in str(client.get("/v1/bins?limit=1000", headers=vaxjo).json())
-    kalmar_alert = world.services.registry.alerts("kalmar")[0].id
+    kalmar_alert = world.services.registry.alerts("kalmar")[0][0].id
     assert client.post(f"/v1/alerts/{kalmar_alert}/acknowledge", headers=vaxjo).status_code == 404
     assert client.get("/v1/state", headers=vaxjo).json()[0]["id"].startswith("vaxjo-")
     report = {"bin_id": BIN, "status": "collected", "at": NOW.isoformat(), "client_id": "abcdefgh1"}

@@ -82,6 +82,14 @@ def test_alerts_are_acknowledged_then_resolved(world: World) -> None:
     client, h = world.client, world.auth("kalmar", "dispatcher")
     alerts = client.get("/v1/alerts", headers=h).json()
     assert [a["event"]["kind"] for a in alerts["items"]] == ["fire_risk", "full"]  # newest first; not emptied
+    first = client.get("/v1/alerts?limit=1", headers=h).json()  # paged by the store, counted in all
+    assert (len(first["items"]), first["total"], first["next"]) == (1, 2, "/v1/alerts?offset=1&limit=1")
+    assert client.get(first["next"], headers=h).json()["items"][0]["event"]["kind"] == "full"
+    assert client.get("/v1/events?bin_id=nope", headers=h).json()["total"] == 0
+    since = (NOW - timedelta(minutes=90)).isoformat()
+    assert [
+        e["kind"] for e in client.get("/v1/events", params={"since": since}, headers=h).json()["items"]
+    ] == ["emptied"]
     fire = alerts["items"][0]["id"]
     acked = client.post(f"/v1/alerts/{fire}/acknowledge", headers=h).json()
     assert acked["status"] == "acknowledged"
