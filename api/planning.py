@@ -42,6 +42,9 @@ from routing.solver import solve
 HISTORY = timedelta(days=14)
 DEFAULT_RATE_PER_DAY = 0.12  # a bin with no history of its own, and none in its fraction either
 PENALTY_M_PER_FILL = 5000.0  # an optional bin at 60 % is worth a 3 km detour
+# a due bin is left out only when the trucks cannot take it at all: a plan with the rest and a reason,
+# rather than no plan
+DUE_PENALTY_M = 10_000_000.0
 
 
 class PlaceSpec(Frozen):
@@ -83,7 +86,7 @@ class FleetSpec(Frozen):
     facilities: tuple[FacilitySpec, ...] = Field(min_length=1, description="where trucks unload")
     vehicles: tuple[VehicleSpec, ...] = Field(min_length=1)
     speed_kmh: float = Field(default=30.0, gt=0, le=120)
-    optional_from: float = Field(default=0.5, ge=0, le=1, description="fill from which a bin may come along")
+    optional_from: float = Field(default=0.75, ge=0, le=1, description="fill from which a bin may come along")
     workdays: tuple[int, ...] = Field(default=(0, 1, 2, 3, 4), description="weekdays trucks run, Monday 0")
     max_interval_days: dict[Fraction, float] = Field(
         default_factory=dict, description="rules: a fraction emptied at least this often, e.g. {food: 14}"
@@ -164,14 +167,18 @@ def forecast_all(
                 threshold=b.threshold,
                 now=now,
                 fallback_rate_per_day=0.0,
+                emptied_at=emptied.get(b.id),
                 rhythm=rhythms[kind_of(b)],
             )
         )
         is not None
     }
-    # similar bins: the same fraction in the same district when there are a few, else the same fraction
+    # similar bins: the same fraction and kind in the same district when there are a few, else the same
+    # fraction and kind (a street litter bin does not fill at a household bin's pace), else the fraction
+    alike = {b.id: f"{b.fraction.value}/{kind_of(b).value}" for b in bins}
     borrowed = fraction_rates([(b.fraction.value, own[b.id]) for b in bins if b.id in own])
-    nearby = fraction_rates([(f"{b.fraction.value}@{b.district}", own[b.id]) for b in bins if b.id in own],
+    similar = fraction_rates([(alike[b.id], own[b.id]) for b in bins if b.id in own])
+    nearby = fraction_rates([(f"{alike[b.id]}@{b.district}", own[b.id]) for b in bins if b.id in own],
                             at_least=3)  # fmt: skip
     out = {}
     for b in bins:
@@ -179,7 +186,8 @@ def forecast_all(
             out[b.id] = own[b.id]
             continue
         rate = nearby.get(
-            f"{b.fraction.value}@{b.district}", borrowed.get(b.fraction.value, DEFAULT_RATE_PER_DAY)
+            f"{alike[b.id]}@{b.district}",
+            similar.get(alike[b.id], borrowed.get(b.fraction.value, DEFAULT_RATE_PER_DAY)),
         )
         f = estimate(
             b.id,
@@ -187,6 +195,7 @@ def forecast_all(
             threshold=b.threshold,
             now=now,
             fallback_rate_per_day=rate,
+            emptied_at=emptied.get(b.id),
             rhythm=rhythms[kind_of(b)],
         )
         if f is not None:
@@ -283,8 +292,8 @@ def select(
     left_out: list[LeftOut] = []
     for b in bins:
         f = predicted.get(b.id)
-        if f is None:
-            left_out.append(LeftOut(bin_id=b.id, reason="no readings in two weeks: its fill is unknown"))
+        if f is None:  # a silent sensor, never seen emptied: taken along as if full, and the report tells
+            stops[b.id] = (b, 1.0, False)
             continue
         fill = f.level_at(collection)
         limit = longest.get(b.fraction)
@@ -393,7 +402,7 @@ def _route_group(
             location=b.location,
             demand=round(b.capacity_l * fill),
             service_time_s=b.service_time_s,
-            penalty_m=None if mandatory else fleet.optional_penalty_m * fill,
+            penalty_m=DUE_PENALTY_M if mandatory else fleet.optional_penalty_m * fill,
         )
         for b, fill, mandatory in chosen
     )
@@ -413,8 +422,15 @@ def _route_group(
     by_id = {b.id: (b, fill) for b, fill, _ in chosen}
     facilities = {f.id: f for f in fleet.facilities}
     drivers = {v.id: v.driver for v in vehicles}
+    due = {b.id for b, _, mandatory in chosen if mandatory}
     left_out += [
-        LeftOut(bin_id=k, reason="optional, and not worth its detour today") for k in solution.dropped
+        LeftOut(
+            bin_id=k,
+            reason="due, but more than the trucks can collect today: a truck more or a longer shift"
+            if k in due
+            else "optional, and not worth its detour today",
+        )
+        for k in solution.dropped
     ]
     routes = []
     for n, route in enumerate(solution.routes):

@@ -10,7 +10,6 @@ its fraction; `reliability` says which.
 
 from __future__ import annotations
 
-import statistics
 from collections.abc import Iterable, Sequence
 from datetime import date, datetime, timedelta
 from enum import StrEnum
@@ -28,6 +27,8 @@ GOOD_POINTS, GOOD_SPAN = 24, timedelta(hours=24)
 _MAX_POINTS = 120  # pairwise slopes over at most this many readings
 EMPTYING_DROP = 0.3
 STUCK_READINGS = 8
+BORROWED_QUANTILE = 0.75
+STUCK_EMPTIED_SLACK = timedelta(hours=2)  # an emptying just before the first frozen reading
 
 
 class Reliability(StrEnum):
@@ -149,6 +150,15 @@ def stuck(points: Sequence[tuple[datetime, float]]) -> bool:
     return len(tail) == STUCK_READINGS and max(tail) == min(tail)
 
 
+def frozen_since(points: Sequence[tuple[datetime, float]]) -> tuple[datetime, float]:
+    """The first of the identical readings a stuck sensor ends with."""
+    last = points[-1][1]
+    k = len(points) - 1
+    while k > 0 and points[k - 1][1] == last:
+        k -= 1
+    return points[k]
+
+
 def theil_sen_per_day(points: Sequence[tuple[datetime, float]], rhythm: Rhythm | None = None) -> float:
     """The median of pairwise slopes, per (rhythm) day: one spike or a stuck stretch barely moves it."""
     step = max(1, len(points) // _MAX_POINTS)
@@ -178,8 +188,8 @@ def estimate(
     run = since_emptying(points)
     if not run:
         return None
-    if emptied_at is None and len(run) < len(points):
-        emptied_at = run[0][0]
+    if len(run) < len(points) and (emptied_at is None or run[0][0] > emptied_at):
+        emptied_at = run[0][0]  # the readings show a later emptying than the one known
     span = run[-1][0] - run[0][0]
     if len(run) >= MIN_POINTS and span >= MIN_SPAN and not stuck(run):
         rate = max(0.0, theil_sen_per_day(run, rhythm))
@@ -190,6 +200,10 @@ def estimate(
     else:
         rate, reliability = fallback_rate_per_day, Reliability.LOW
     observed_at, level = run[-1]
+    if stuck(run):  # nothing seen since it froze: the fill grows from then, or from an emptying after it
+        observed_at, level = frozen_since(run)
+        if emptied_at is not None and emptied_at >= observed_at - STUCK_EMPTIED_SLACK:
+            observed_at, level = emptied_at, 0.0
     full_at: datetime | None = None
     if level >= threshold:
         full_at = observed_at
@@ -205,11 +219,15 @@ def estimate(
     return forecast
 
 
-def fraction_rates(forecasts: Sequence[tuple[str, Forecast]], *, at_least: int = 1) -> dict[str, float]:
-    """The median own-history rate per group (a fraction, or a fraction in a district) of at least
-    `at_least` bins: what a bin without history borrows."""
+def fraction_rates(
+    forecasts: Sequence[tuple[str, Forecast]], *, at_least: int = 1, quantile: float = BORROWED_QUANTILE
+) -> dict[str, float]:
+    """The rate per group (a fraction, or a fraction in a district) of at least `at_least` bins, at a
+    quantile of its members' own-history rates: what a bin without history borrows. Above the median
+    by default: a bin nobody can see had better be emptied a little early than overflow."""
     rates: dict[str, list[float]] = {}
     for group, forecast in forecasts:
         if forecast.reliability is not Reliability.LOW:
             rates.setdefault(group, []).append(forecast.rate_per_day)
-    return {group: statistics.median(values) for group, values in rates.items() if len(values) >= at_least}
+    chosen = {group: values for group, values in rates.items() if len(values) >= at_least}
+    return {group: float(np.quantile(values, quantile)) for group, values in chosen.items()}

@@ -4,6 +4,8 @@ from __future__ import annotations
 
 from datetime import UTC, datetime, timedelta
 
+import pytest
+
 from api.planning import select
 from core.forecast import Forecast, Reliability
 from core.models import Fraction
@@ -21,7 +23,7 @@ def forecast(bin_id: str, level: float, rate: float, emptied_days_ago: float | N
 
 def test_fill_and_rules_decide_together() -> None:
     food = [a_bin(id=f"food-{n}", fraction=Fraction.FOOD) for n in range(4)]
-    paper = [a_bin(id=f"paper-{n}") for n in range(3)]
+    paper = [a_bin(id=f"paper-{n}") for n in range(4)]
     predicted = {
         "food-0": forecast("food-0", 0.2, 0.05, emptied_days_ago=13.5),  # low, but 14 days by tomorrow
         "food-1": forecast("food-1", 0.2, 0.05, emptied_days_ago=3),  # low and recent: waits
@@ -30,14 +32,15 @@ def test_fill_and_rules_decide_together() -> None:
         "paper-0": forecast("paper-0", 0.6, 0.05, emptied_days_ago=1),  # could come along, but too soon
         "paper-1": forecast("paper-1", 0.6, 0.05, emptied_days_ago=6),  # comes along
         "paper-2": forecast("paper-2", 0.3, 0.05, emptied_days_ago=6),  # neither
-    }
+    }  # and paper-3 has no forecast at all: a silent sensor, never seen emptied
     stops, left = select(
         food + paper, predicted, collection=DAY, next_collection=DAY + timedelta(days=1), optional_from=0.5,
         max_interval_days={Fraction.FOOD: 14}, min_interval_days={Fraction.PAPER: 3},
     )  # fmt: skip
     assert {k: v[2] for k, v in stops.items()} == {
-        "food-0": True, "food-2": True, "food-3": True, "paper-1": False,
+        "food-0": True, "food-2": True, "food-3": True, "paper-1": False, "paper-3": False,
     }  # fmt: skip
+    assert stops["paper-3"][1] == 1.0  # taken along as if full: the driver's report tells its fill again
     assert left == []
 
 
@@ -85,6 +88,28 @@ def test_a_bin_without_history_borrows_from_its_district_first() -> None:
     assert got["north-new"].rate_per_day > 0.3  # the north's pace (0.48 a day), not the fraction's median
 
 
+def test_a_street_bin_borrows_the_pace_of_street_bins_not_households() -> None:
+    from zoneinfo import ZoneInfo
+
+    from api.planning import forecast_all
+
+    now, history, bins = DAY, {}, []
+    for kind, litres, per_hour in (("house", 660, 0.005), ("street", 160, 0.015)):
+        for n in range(5):
+            b = a_bin(id=f"{kind}-{n}", capacity_l=litres)
+            bins.append(b)
+            rate = per_hour * (1 + n / 10)  # 0.12 to 0.17 a day for households, 0.36 to 0.50 for street bins
+            history[b.id] = [(now - timedelta(hours=30 - h), 0.1 + rate * h) for h in range(30)]
+    blind = a_bin(id="street-stuck", capacity_l=160)
+    history[blind.id] = [(now - timedelta(hours=30 - h), 0.3) for h in range(30)]  # frozen for 30 hours
+    got = forecast_all([*bins, blind], history, {}, now, ZoneInfo("Europe/Stockholm"))
+    street = sorted(got[f"street-{n}"].rate_per_day for n in range(5))
+    assert got[blind.id].reliability is Reliability.LOW
+    # the upper quartile of street bins' paces: erring early
+    assert got[blind.id].rate_per_day == pytest.approx(street[3], rel=0.05)
+    assert got[blind.id].level_at(now) > 0.3 + 0.9 * street[3]  # filling since it froze, 30 hours ago
+
+
 def test_trucks_of_two_depots_are_planned_in_one_search(world: World) -> None:
     from tests.api.conftest import FLEET
 
@@ -103,3 +128,28 @@ def test_trucks_of_two_depots_are_planned_in_one_search(world: World) -> None:
     due = {b for b, f in forecasts.items() if f["full_at"] and f["full_at"] < "2026-11-24T05:00:00Z"}
     assert due <= planned
     assert all(r["visits"][-1]["kind"] == "facility" for r in plan["routes"])
+
+
+def test_more_due_than_the_trucks_can_take_gives_a_plan_and_says_what_is_left() -> None:
+    from zoneinfo import ZoneInfo
+
+    from api.planning import FacilitySpec, FleetSpec, PlaceSpec, VehicleSpec, plan_day
+    from core.models import Location
+
+    here = Location(lat=56.66, lon=16.36)
+    bins = [
+        a_bin(id=f"paper-{n}", location=Location(lat=56.66 + n * 0.01, lon=16.36), service_time_s=600)
+        for n in range(12)
+    ]
+    predicted = {b.id: forecast(b.id, 0.95, 0.1, emptied_days_ago=5) for b in bins}  # all due today
+    fleet = FleetSpec(
+        depots=(PlaceSpec(id="depot", location=here),),
+        facilities=(FacilitySpec(id="tip", location=here, unload_s=600),),
+        vehicles=(VehicleSpec(id="t1", capacity_l=40_000, depot="depot", shift_s=3600),),  # one hour
+    )
+    routes, left = plan_day(bins, predicted, day=DAY.date(), zone=ZoneInfo("Europe/Stockholm"), fleet=fleet,
+                            time_limit_s=1)  # fmt: skip
+    planned = [v.id for r in routes for v in r.visits if v.kind == "bin"]
+    assert 1 <= len(planned) < 12  # ten minutes a bin: a few fit in the hour, the rest do not
+    assert {x.bin_id for x in left} == {b.id for b in bins} - set(planned)
+    assert all(x.reason.startswith("due, but more than the trucks can collect today") for x in left)

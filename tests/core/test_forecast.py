@@ -55,6 +55,25 @@ def test_a_stuck_sensor_borrows_a_rate_and_says_so() -> None:
     assert (f.reliability, f.rate_per_day) == (Reliability.LOW, 0.2)
 
 
+def test_a_frozen_reading_is_not_taken_for_the_fill_now() -> None:
+    # it filled 1 % an hour for a day, then froze at 29 % for two days: the bin went on filling since
+    moving = hourly(25, 0.01, start=0.05)
+    frozen = [(T0 + timedelta(hours=h), moving[-1][1]) for h in range(25, 73)]
+    now = T0 + timedelta(hours=72)
+    f = estimate("b", moving + frozen, threshold=0.8, now=now, fallback_rate_per_day=0.2)
+    assert f is not None
+    assert f.reliability is Reliability.LOW
+    assert f.observed_at == T0 + timedelta(hours=24)  # the last reading that moved
+    assert f.level_at(now) == pytest.approx(0.29 + 0.2 * 2, abs=0.01)
+    # emptied (a driver said so) while frozen: the reading still says 29 %, the bin starts from empty
+    emptied = T0 + timedelta(hours=60)
+    after = [p for p in frozen if p[0] > emptied]
+    f = estimate("b", after, threshold=0.8, now=now, fallback_rate_per_day=0.2, emptied_at=emptied)
+    assert f is not None
+    assert (f.observed_at, f.filling_level) == (emptied, 0.0)
+    assert f.level_at(now) == pytest.approx(0.1, abs=0.01)
+
+
 def test_the_rhythm_is_learned_and_forecasts_on_its_clock() -> None:
     # bins that fill only between 08:00 and 20:00 local time, 2 % an hour then
     def busy(t: datetime) -> bool:
