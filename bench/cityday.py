@@ -22,7 +22,7 @@ from rich.console import Console
 from bench.policy import DEPOT, MOSKOGEN, city
 from routing.matrix import straight_line
 from routing.problem import Depot, Facility, Problem, Stop, Vehicle
-from routing.solver import solve
+from routing.decompose import solve_large
 
 console = Console(stderr=True)
 
@@ -65,7 +65,7 @@ def main() -> None:
         if not first:
             first.append(time.perf_counter())
 
-    solution = solve(problem, time_limit_s=limit, on_solution=heard)
+    solution = solve_large(problem, time_limit_s=limit, on_solution=heard)
     peak_mb = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
     summary = {
         "bins": size,

@@ -41,7 +41,7 @@ def read_problem(path: Path) -> Problem:
 def solve_file(
     path: Path, *, time_limit_s: float, out: Path | None, map_file: Path | None, vroom_out: Path | None = None
 ) -> None:
-    from routing.solver import solve
+    from routing.decompose import solve_large
 
     problem = read_problem(path)
     console = Console()
@@ -65,7 +65,7 @@ def solve_file(
         ticker = threading.Thread(target=tick, daemon=True)
         ticker.start()
         try:
-            solution = solve(problem, time_limit_s=time_limit_s, on_solution=best.append)
+            solution = solve_large(problem, time_limit_s=time_limit_s, on_solution=best.append)
         except InvalidInput as exc:
             done.set()
             raise typer.BadParameter(str(exc)) from exc
