@@ -12,19 +12,24 @@ from __future__ import annotations
 from collections import defaultdict
 from collections.abc import Iterable, Mapping, Sequence
 from datetime import date, datetime, time, timedelta
+from typing import NamedTuple
 from zoneinfo import ZoneInfo
 
 from pydantic import ConfigDict, Field, model_validator
 
+from core.errors import Conflict
 from core.fillmodel import BinKind, kind_of
 from core.forecast import Forecast, Reliability, estimate, fraction_rates, learn_rhythm
 from core.models import (
+    AlertStatus,
     Bin,
+    EventKind,
     Fraction,
     Frozen,
     LeftOut,
     Location,
     Measurement,
+    Outcome,
     OutcomeStatus,
     Plan,
     PlannedRoute,
@@ -34,10 +39,10 @@ from core.models import (
 from core.operations import CO2_KG_PER_KM, forecast_points
 from core.registry import Registry
 from core.timeseries import TimeSeriesStore
+from routing.decompose import solve_large
 from routing.matrix import straight_line
 from routing.osrm import OsrmTable
 from routing.problem import Depot, Facility, Problem, Route, Solution, Stop, Vehicle, Visit
-from routing.solver import solve
 
 HISTORY = timedelta(days=14)
 DEFAULT_RATE_PER_DAY = 0.12  # a bin with no history of its own, and none in its fraction either
@@ -224,15 +229,23 @@ def make_plan(
     exclude: Iterable[str] = (),
     replaces: int | None = None,
 ) -> Plan:
+    """A draft plan for `day`. A re-plan (`replaces`) leaves the bins drivers reported on, and its trucks
+    set off from where their reports put them; a bin with an open fire-risk alert is due."""
     zone = ZoneInfo(registry.tenant(tenant).timezone)
     skip = set(exclude)
+    replaced = registry.plan(tenant, replaces) if replaces is not None else None
+    reports = registry.outcomes(tenant, plan_id=replaces) if replaced is not None else []
+    skip |= {o.bin_id for o in reports}
     bins = [b for b in registry.bins(tenant) if b.id not in skip]
     predicted = forecasts(registry, store, tenant, now, bins)
     store.write_measurements(forecast_band(tenant, predicted.values(), now))
-    previous = registry.plan(tenant, replaces).routes if replaces is not None else ()
+    fires, _ = registry.alerts(tenant, status=AlertStatus.OPEN, kind=EventKind.FIRE_RISK.value, limit=1000)
     routes, left_out = plan_day(
-        bins, predicted, day=day, zone=zone, fleet=fleet, time_limit_s=time_limit_s, previous=previous
-    )
+        bins, predicted, day=day, zone=zone, fleet=fleet, time_limit_s=time_limit_s,
+        previous=replaced.routes if replaced else (), now=now,
+        underway=underway(replaced, reports) if replaced else None,
+        urgent={a.event.bin_id for a in fires if a.event.bin_id},
+    )  # fmt: skip
     return Plan(
         id=0, tenant=tenant, day=day, status=PlanStatus.DRAFT, created_at=now, created_by=created_by,
         routes=tuple(routes), left_out=tuple(left_out), replaces=replaces,
@@ -267,6 +280,39 @@ def next_workday(day: date, workdays: Sequence[int]) -> date:
     while ahead.weekday() not in workdays:
         ahead += timedelta(days=1)
     return ahead
+
+
+class Underway(NamedTuple):
+    """A truck during its day: where it is, since when, and what it carries."""
+
+    location: Location
+    since: datetime
+    load_l: int
+
+
+def underway(plan: Plan, outcomes: Iterable[Outcome]) -> dict[str, Underway]:
+    """Where each truck of a plan is by its drivers' reports: at its last reported bin, when reported,
+    carrying what it collected since it last unloaded (as planned: the bins' predicted fill)."""
+    reported = {o.bin_id: o for o in outcomes if o.plan_id == plan.id}
+    out = {}
+    for route in plan.routes:
+        done = [v for v in route.visits if v.kind == "bin" and v.id in reported]
+        if not done:
+            continue
+        last = max(done, key=lambda v: v.seq)
+        load = before = 0
+        for v in route.visits:
+            if v.seq > last.seq:
+                break
+            if v.kind == "facility":
+                load = before = 0
+                continue
+            if v.id in reported and reported[v.id].status is OutcomeStatus.COLLECTED:
+                load += max(0, v.load_l - before)
+            before = v.load_l
+        out[route.vehicle] = Underway(last.location, max(o.at for k, o in reported.items() if k in
+                                                         {v.id for v in done}), load)  # fmt: skip
+    return out
 
 
 def select(
@@ -315,9 +361,14 @@ def select(
 
 def plan_day(
     bins: Sequence[Bin], predicted: Mapping[str, Forecast], *, day: date, zone: ZoneInfo, fleet: FleetSpec,
-    time_limit_s: float, previous: Sequence[PlannedRoute] = (),
+    time_limit_s: float, previous: Sequence[PlannedRoute] = (), now: datetime | None = None,
+    underway: Mapping[str, Underway] | None = None, urgent: Iterable[str] = (),
 ) -> tuple[list[PlannedRoute], list[LeftOut]]:  # fmt: skip
-    """Select a day's bins from their forecasts and route them, truck group by truck group."""
+    """Select a day's bins from their forecasts and route them, truck group by truck group.
+
+    Planned during the day (`now` after the shifts start), trucks set off from where they are
+    (`underway`: at their last reported bin, with what they carry), else from their depot, now.
+    `urgent` bins (an open fire risk) are due whatever their fill."""
     start = min(datetime.combine(day, v.shift_start, tzinfo=zone) for v in fleet.vehicles)
     later = next_workday(day, fleet.workdays)
     next_start = min(datetime.combine(later, v.shift_start, tzinfo=zone) for v in fleet.vehicles)
@@ -327,6 +378,11 @@ def plan_day(
         optional_from=fleet.optional_from, safety=fleet.safety, max_interval_days=fleet.max_interval_days,
         min_interval_days=fleet.min_interval_days,
     )  # fmt: skip
+    by_id = {b.id: b for b in bins}
+    for k in urgent:
+        if k in by_id:
+            stops[k] = (by_id[k], stops[k][1] if k in stops else 1.0, True)
+    left_out = [x for x in left_out if x.bin_id not in stops]
     routes: list[PlannedRoute] = []
     taken: set[str] = set()
     for fractions, vehicles in _groups(fleet):
@@ -338,7 +394,7 @@ def plan_day(
         taken |= {s[0].id for s in chosen}
         routes += _route_group(
             fleet, vehicles, chosen, start=start, time_limit_s=time_limit_s, first_index=len(routes),
-            left_out=left_out, previous=previous,
+            left_out=left_out, previous=previous, now=now, underway=underway or {},
         )  # fmt: skip
     for k, (b, _, _) in stops.items():
         if k not in taken:
@@ -384,18 +440,38 @@ def _route_group(
     first_index: int,
     left_out: list[LeftOut],
     previous: Sequence[PlannedRoute] = (),
+    now: datetime | None = None,
+    underway: Mapping[str, Underway] | None = None,
 ) -> list[PlannedRoute]:
+    underway = underway or {}
+    shift_of = {v.id: datetime.combine(start.date(), v.shift_start, tzinfo=start.tzinfo) for v in vehicles}
+    ready = {
+        v.id: max(now or start, underway[v.id].since) if v.id in underway else now or start for v in vehicles
+    }
+    setting_off = {  # seconds into each truck's shift when it sets off: later when planned during the day
+        v.id: max(0, round((ready[v.id] - shift_of[v.id]).total_seconds())) for v in vehicles
+    }
+    vehicles = [v for v in vehicles if setting_off[v.id] < v.shift_s - 600]  # 10 minutes left at least
+    if not vehicles:
+        raise Conflict("every truck's shift is over: plan another day")
     used = {v.depot for v in vehicles}
-    depots = [d for d in fleet.depots if d.id in used]
+    depots = [
+        *(Depot(id=d.id, location=d.location) for d in fleet.depots if d.id in used),
+        *(Depot(id=f"{k}@now", location=u.location) for k, u in underway.items() if k in setting_off),
+    ]
     located = [
-        *(d.location for d in depots),
+        *(d.location for d in depots if d.location is not None),
         *(f.location for f in fleet.facilities),
         *(b.location for b, _, _ in chosen),
     ]
     trucks = tuple(
-        Vehicle(id=v.id, capacity=v.capacity_l, depot=v.depot, shift_s=v.shift_s, fixed_cost_m=v.fixed_cost_m)
+        Vehicle(
+            id=v.id, capacity=v.capacity_l, depot=v.depot, shift_s=v.shift_s, fixed_cost_m=v.fixed_cost_m,
+            start_at=f"{v.id}@now" if v.id in underway else None, start_s=setting_off[v.id],
+            start_load=min(v.capacity_l, underway[v.id].load_l) if v.id in underway else 0,
+        )
         for v in vehicles
-    )
+    )  # fmt: skip
     stops = tuple(
         Stop(
             id=b.id,
@@ -408,7 +484,7 @@ def _route_group(
     )
     problem = Problem(
         name="+".join(sorted(v.id for v in vehicles)),
-        depots=tuple(Depot(id=d.id, location=d.location) for d in depots),
+        depots=tuple(depots),
         facilities=tuple(
             Facility(id=f.id, location=f.location, unload_s=f.unload_s, unload_cost_m=f.unload_cost_m)
             for f in fleet.facilities
@@ -418,7 +494,7 @@ def _route_group(
         distance_m=road_distances(fleet, located),
         speed_kmh=fleet.speed_kmh,
     )
-    solution = solve(problem, time_limit_s=time_limit_s, warm_start=_as_solution(previous, vehicles))
+    solution = solve_large(problem, time_limit_s=time_limit_s, warm_start=_as_solution(previous, vehicles))
     by_id = {b.id: (b, fill) for b, fill, _ in chosen}
     facilities = {f.id: f for f in fleet.facilities}
     drivers = {v.id: v.driver for v in vehicles}
@@ -436,7 +512,7 @@ def _route_group(
     for n, route in enumerate(solution.routes):
         visits = []
         for seq, visit in enumerate(route.visits):
-            arrival = start + timedelta(seconds=visit.arrival_s)
+            arrival = shift_of[route.vehicle] + timedelta(seconds=visit.arrival_s)
             if visit.kind == "stop":
                 b, fill = by_id[visit.id]
                 visits.append(PlannedVisit(

@@ -59,6 +59,13 @@ class Vehicle(Frozen):
     breaks: tuple[Break, ...] = Field(
         default=(), description="e.g. lunch: 30 minutes between 11:00 and 13:00"
     )
+    # mid-day (a re-plan): where the truck is, since when, and what it carries; it still ends at `depot`
+    start_at: str | None = Field(
+        default=None,
+        description="the depot (or place listed among depots) it sets off from; its own when None",
+    )
+    start_s: int = Field(default=0, ge=0, description="when it sets off: seconds after the shift starts")
+    start_load: int = Field(default=0, ge=0, description="what it carries already")
 
 
 class Stop(Frozen):
@@ -93,6 +100,14 @@ class Problem(Frozen):
         for v in self.vehicles:
             if v.depot not in depots:
                 raise ValueError(f"vehicle {v.id!r} starts at unknown depot {v.depot!r}")
+            if v.start_at is not None and v.start_at not in depots:
+                raise ValueError(f"vehicle {v.id!r} sets off from unknown place {v.start_at!r}")
+            if v.start_load > v.capacity:
+                raise ValueError(f"vehicle {v.id!r} carries {v.start_load}, more than its capacity")
+            if v.start_s >= v.shift_s:
+                raise ValueError(
+                    f"vehicle {v.id!r} sets off at {v.start_s} s, after its shift ({v.shift_s} s)"
+                )
         size = len(self.depots) + len(self.facilities) + len(self.stops)
         matrix = self.distance_m
         if matrix is not None and (len(matrix) != size or any(len(row) != size for row in matrix)):

@@ -5,9 +5,10 @@ unloads at a facility and goes on: each facility has optional copies in the mode
 cvrp_reload pattern) whose visit resets the load. Each visit costs its unloading, or zero-cost
 copies get visited for nothing wherever a facility lies on a shortest path. Every route ends
 unloaded: the last dump is priced into the arcs back to the depot (forcing an empty truck with a
-cumul constraint leaves OR-Tools no first solution). Not yet here: time windows, breaks,
-several depots (the route-optimiser issue). Optional stops carry a penalty: left out (`dropped`)
-when serving them costs more.
+cumul constraint leaves OR-Tools no first solution). Optional stops carry a penalty: left out
+(`dropped`) when serving them costs more. Time windows, facility opening hours, drivers' breaks,
+several depots, and trucks that set off mid-day from where they are with what they carry (a
+re-plan) are dimensions and start nodes of the same model.
 """
 
 from __future__ import annotations
@@ -144,7 +145,8 @@ def solve(
     layout = _layout(problem)
     depot_of = {dp.id: n for n, dp in enumerate(problem.depots)}
     homes = [depot_of[v.depot] for v in problem.vehicles]
-    manager = pywrapcp.RoutingIndexManager(len(layout.origin), len(problem.vehicles), homes, homes)
+    starts = [depot_of[v.start_at or v.depot] for v in problem.vehicles]
+    manager = pywrapcp.RoutingIndexManager(len(layout.origin), len(problem.vehicles), starts, homes)
     model = pywrapcp.RoutingModel(manager)
     # each depot its own matrices: the way home (by a facility) leads to that depot
     costs = {h: model.RegisterTransitMatrix(_costs(problem, layout, h)) for h in sorted(set(homes))}
@@ -163,10 +165,12 @@ def solve(
         model.RegisterUnaryTransitVector(transit),
         largest,  # slack, used only at facilities
         [v.capacity for v in problem.vehicles],
-        True,  # every truck leaves the depot empty
+        False,  # a truck leaves the depot empty, or mid-day with what it carries
         "load",
     )
     load = model.GetDimensionOrDie("load")
+    for k, vehicle in enumerate(problem.vehicles):
+        load.CumulVar(model.Start(k)).SetValue(vehicle.start_load)
     windows = (
         any(s.time_window for s in problem.stops)
         or any(f.opening_s for f in problem.facilities)
@@ -177,10 +181,12 @@ def solve(
         [times[h] for h in homes],
         longest if windows else 0,  # waiting: where a window makes a truck early, and for breaks
         [v.shift_s for v in problem.vehicles],
-        True,  # the shift starts at zero
+        False,  # the shift starts at zero; a re-plan's trucks set off later
         "time",
     )
     clock = model.GetDimensionOrDie("time")
+    for k, vehicle in enumerate(problem.vehicles):
+        clock.CumulVar(model.Start(k)).SetValue(vehicle.start_s)
     for s, stop in enumerate(problem.stops):
         if stop.time_window is not None:
             clock.CumulVar(manager.NodeToIndex(layout.stop_base + s)).SetRange(*stop.time_window)
@@ -330,8 +336,9 @@ def _route(
     d = problem.distance_m
     assert d is not None
     clock = model.GetDimensionOrDie("time")
-    home = manager.IndexToNode(model.Start(k))  # the vehicle's depot: node and matrix place alike
-    visits, places, carried = [], [home], 0
+    home = manager.IndexToNode(model.End(k))  # the vehicle's depot: node and matrix place alike
+    vehicle = problem.vehicles[k]
+    visits, places, carried = [], [manager.IndexToNode(model.Start(k))], vehicle.start_load
     index = assignment.Value(model.NextVar(model.Start(k)))
     while not model.IsEnd(index):
         node = manager.IndexToNode(index)
@@ -345,11 +352,11 @@ def _route(
             visits.append(Visit(kind="stop", id=stop.id, load=carried, arrival_s=at))
         places.append(layout.origin[node])
         index = assignment.Value(model.NextVar(index))
-    if not visits:
-        return None
+    if not visits and not vehicle.start_load and places[0] == home:
+        return None  # not taken out
     _, final = _dump_home(problem, d, places[-1], home)
     end = assignment.Value(clock.CumulVar(model.End(k)))
-    if final is not None and visits[-1].kind == "stop":
+    if final is not None and (not visits or visits[-1].kind == "stop"):  # as the arc home was priced
         facility = problem.facilities[final]
         arrival = round(
             end - facility.unload_s - d[len(problem.depots) + final][home] * 3.6 / problem.speed_kmh
@@ -358,7 +365,6 @@ def _route(
         places.append(len(problem.depots) + final)
     places.append(home)
     driven = sum(d[a][b] for a, b in pairwise(places))
-    vehicle = problem.vehicles[k]
     taken = []
     if vehicle.breaks:
         intervals = assignment.IntervalVarContainer()

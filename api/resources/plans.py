@@ -131,11 +131,9 @@ def replan(plan_id: Number, body: ReplanRequest, ctx: Ctx, who: Dispatcher) -> P
     old = ctx.registry.plan(tenant, plan_id)
     if old.status is PlanStatus.SUPERSEDED:
         raise Conflict(f"plan {plan_id} was replaced already: re-plan its successor")
-    done = {o.bin_id for o in ctx.registry.outcomes(tenant, plan_id=plan_id)}
-    made = make_plan(
+    made = make_plan(  # what drivers reported stays done; their trucks set off from where they are
         ctx.registry, ctx.store, tenant=tenant, day=old.day, fleet=_fleet(ctx, tenant), created_by=who.key_id,
-        now=ctx.clock(), time_limit_s=_search_time(ctx, body.time_limit_s), exclude=done,
-        replaces=plan_id,
+        now=ctx.clock(), time_limit_s=_search_time(ctx, body.time_limit_s), replaces=plan_id,
     )  # fmt: skip
     return ctx.registry.add_plan(made)
 

@@ -141,6 +141,49 @@ def test_a_replan_keeps_what_was_done_and_supersedes_the_old_plan(world: World) 
     assert world.client.post(f"/v1/plans/{plan['id']}/replan", json={}, headers=h).status_code == 409
 
 
+def test_a_replan_during_the_day_sets_trucks_off_from_where_they_are_and_takes_a_fire(world: World) -> None:
+    from datetime import datetime, timedelta
+
+    from core.models import Event, EventKind
+
+    plan = dispatched_plan(world)
+    route = max(plan["routes"], key=lambda r: len(r["visits"]))
+    bins = [v for v in route["visits"] if v["kind"] == "bin"]
+    done = bins[:3]
+    for n, visit in enumerate(done):
+        answer = _report(world, plan, route["driver"], visit["id"], client_id=f"mid-{n:04d}",
+                         at=(NOW + timedelta(hours=2, minutes=n)).isoformat())  # fmt: skip
+        assert answer.status_code == 201
+    planned = {v["id"] for r in plan["routes"] for v in r["visits"]}
+    burning = next(b.id for b in world.services.registry.bins("kalmar") if b.id not in planned)
+    world.services.registry.add_events([Event(tenant="kalmar", kind=EventKind.FIRE_RISK, bin_id=burning,
+                                              ts=NOW + timedelta(hours=2), value=71.0)])  # fmt: skip
+    world.services.clock = lambda: NOW + timedelta(hours=3)  # 09:00 in Kalmar
+    h = world.auth("kalmar", "dispatcher")
+    new = world.client.post(f"/v1/plans/{plan['id']}/replan", json={"time_limit_s": 1}, headers=h).json()
+    visits = [v for r in new["routes"] for v in r["visits"]]
+    assert burning in {v["id"] for v in visits}  # a fire risk is due whatever its fill
+    assert not {v["id"] for v in done} & {v["id"] for v in visits}
+    assert all(datetime.fromisoformat(v["arrival"]) >= NOW + timedelta(hours=3) for v in visits)
+    same = next(r for r in new["routes"] if r["vehicle"] == route["vehicle"])
+    first = same["visits"][0]
+    carried = done[-1]["load_l"]  # what the truck had collected when it stopped reporting
+    if first["kind"] == "bin":
+        assert first["load_l"] > carried  # it goes on with what it carries
+    # it sets off from its last bin, not from the depot: the first leg is the drive from there
+    last = done[-1]["location"]
+    leg_h = _km(last, first["location"]) * 1.3 / 30  # straight line x circuity at 30 km/h
+    start = datetime.fromisoformat(first["arrival"]) - (NOW + timedelta(hours=3))
+    assert abs(start.total_seconds() / 3600 - leg_h) < 0.05
+
+
+def _km(a: dict[str, float], b: dict[str, float]) -> float:
+    from core.models import Location
+    from routing.matrix import haversine_m
+
+    return haversine_m(Location(**a), Location(**b)) / 1000
+
+
 def test_route_exports_gpx_valid_against_the_schema_geojson_csv_and_a_qr_code(world: World) -> None:
     plan = dispatched_plan(world)
     route = plan["routes"][0]

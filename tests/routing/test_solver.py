@@ -270,3 +270,34 @@ def test_several_depots_in_one_search_each_truck_home_to_its_own() -> None:
     assert sorted(routes["ts"].stops) == ["s0", "s1", "s2", "s3"]
     assert routes["tn"].visits[-1].id == "tip-north"  # each unloads near its home, then goes home
     assert routes["ts"].visits[-1].id == "tip-south"
+
+
+def test_a_truck_mid_day_sets_off_from_where_it_is_with_what_it_carries() -> None:
+    depot, tip, a, b, here = _line(0, 0, 21, 22, 23)
+    stops = (Stop(id="a", location=a, demand=30, service_time_s=60), Stop(id="b", location=b, demand=30))
+    truck = Vehicle(id="t", capacity=200, depot="depot", shift_s=8 * 3600, start_at="t@now", start_s=3 * 3600,
+                    start_load=50)  # fmt: skip
+    problem = Problem(
+        depots=(Depot(id="depot", location=depot), Depot(id="t@now", location=here)),
+        facilities=(Facility(id="tip", location=tip, unload_s=600),),
+        vehicles=(truck,),
+        stops=stops,
+        distance_m=straight_line([depot, here, tip, a, b]),  # depots, facilities, stops
+    )
+    (route,) = solve(problem, time_limit_s=1).routes
+    assert [v.id for v in route.visits] == ["b", "a", "tip"]  # from 23 km east: the bins there, then home
+    assert route.visits[0].arrival_s == pytest.approx(3 * 3600 + 1.3 * 3600 / 30, abs=2)  # 1 km at 30 km/h
+    assert [v.load for v in route.visits[:2]] == [80, 110]  # 50 aboard already
+    assert route.distance_m == pytest.approx(23 * 1.3 * 1000, rel=0.02)  # 1 + 1 + 21 km: not from the depot
+    heavy = truck.model_copy(update={"capacity": 100, "start_load": 90})
+    nearly_full = problem.model_copy(update={"vehicles": (heavy,)})
+    (unloads,) = solve(nearly_full, time_limit_s=1).routes
+    assert unloads.visits[0].kind == "facility"  # 90 aboard: it cannot take a bin of 30 before unloading
+    wrongs = (
+        ({"start_load": 250}, "vehicle 't' carries 250, more than its capacity"),
+        ({"start_at": "nowhere"}, "vehicle 't' sets off from unknown place 'nowhere'"),
+        ({"start_s": 9 * 3600}, "vehicle 't' sets off at 32400 s, after its shift"),
+    )
+    for wrong, message in wrongs:
+        with pytest.raises(ValueError, match=message):
+            Problem.model_validate(problem.model_dump() | {"vehicles": [truck.model_dump() | wrong]})
