@@ -50,6 +50,7 @@ PENALTY_M_PER_FILL = 5000.0  # an optional bin at 60 % is worth a 3 km detour
 # a due bin is left out only when the trucks cannot take it at all: a plan with the rest and a reason,
 # rather than no plan
 DUE_PENALTY_M = 10_000_000.0
+URGENT_PENALTY_M = 100 * DUE_PENALTY_M  # a fire risk is left behind last of all
 
 
 class PlaceSpec(Frozen):
@@ -113,6 +114,11 @@ class FleetSpec(Frozen):
         default=PENALTY_M_PER_FILL,
         ge=0,
         description="what leaving an optional bin costs, per unit of fill (m)",
+    )
+    auto_replan: bool = Field(
+        default=False,
+        description="a fire risk at a bin off today's dispatched plan re-plans the rest of the day and "
+        "dispatches it (`tomning scheduler`); off: the dispatcher re-plans",
     )
 
     @model_validator(mode="after")
@@ -394,7 +400,7 @@ def plan_day(
         taken |= {s[0].id for s in chosen}
         routes += _route_group(
             fleet, vehicles, chosen, start=start, time_limit_s=time_limit_s, first_index=len(routes),
-            left_out=left_out, previous=previous, now=now, underway=underway or {},
+            left_out=left_out, previous=previous, now=now, underway=underway or {}, urgent=set(urgent),
         )  # fmt: skip
     for k, (b, _, _) in stops.items():
         if k not in taken:
@@ -442,6 +448,7 @@ def _route_group(
     previous: Sequence[PlannedRoute] = (),
     now: datetime | None = None,
     underway: Mapping[str, Underway] | None = None,
+    urgent: set[str] | None = None,
 ) -> list[PlannedRoute]:
     underway = underway or {}
     shift_of = {v.id: datetime.combine(start.date(), v.shift_start, tzinfo=start.tzinfo) for v in vehicles}
@@ -478,7 +485,9 @@ def _route_group(
             location=b.location,
             demand=round(b.capacity_l * fill),
             service_time_s=b.service_time_s,
-            penalty_m=DUE_PENALTY_M if mandatory else fleet.optional_penalty_m * fill,
+            penalty_m=(URGENT_PENALTY_M if b.id in (urgent or ()) else DUE_PENALTY_M)
+            if mandatory
+            else fleet.optional_penalty_m * fill,
         )
         for b, fill, mandatory in chosen
     )

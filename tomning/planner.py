@@ -13,7 +13,7 @@ from rich.table import Table
 
 from api.planning import FleetSpec, make_plan
 from core.errors import Conflict
-from core.models import Plan
+from core.models import AlertStatus, EventKind, Plan, PlanStatus
 from core.registry import Registry
 from core.settings import Settings
 from core.timeseries import TimeSeriesStore
@@ -83,12 +83,55 @@ def next_run(now: datetime, at: str, zone: ZoneInfo) -> datetime:
     raise AssertionError("unreachable: a day always has the time")
 
 
+def replan_urgent(
+    registry: Registry, store: TimeSeriesStore, *, now: datetime, time_limit_s: float, seen: set[int]
+) -> list[Plan]:
+    """For each tenant whose fleet has `auto_replan`: a fire risk (an open alert not in `seen`) at a bin
+    off today's dispatched plan re-plans the rest of the day and dispatches it. Returns the new plans."""
+    made: list[Plan] = []
+    for tenant in registry.tenants():
+        doc = registry.fleet(tenant.id)
+        fleet = FleetSpec.model_validate(doc) if doc is not None else None
+        if fleet is None or not fleet.auto_replan:
+            continue
+        today = now.astimezone(ZoneInfo(tenant.timezone)).date()
+        live = registry.plans(tenant.id, day=today, status=PlanStatus.DISPATCHED)
+        fires, _ = registry.alerts(
+            tenant.id, status=AlertStatus.OPEN, kind=EventKind.FIRE_RISK.value, limit=1000
+        )
+        fresh = [a for a in fires if a.id not in seen]
+        seen |= {a.id for a in fires}
+        if not live or not fresh:
+            continue
+        plan = live[0]
+        planned = {v.id for r in plan.routes for v in r.visits}
+        burning = sorted({a.event.bin_id for a in fresh if a.event.bin_id and a.event.bin_id not in planned})
+        if not burning:
+            continue
+        try:
+            new = make_plan(registry, store, tenant=tenant.id, day=today, fleet=fleet, created_by="scheduler",
+                            now=now, time_limit_s=time_limit_s, replaces=plan.id)  # fmt: skip
+        except Conflict as exc:
+            log.warning("%s: fire risk at %s, and no re-plan: %s", tenant.id, ", ".join(burning), exc)
+            continue
+        stored = registry.add_plan(new.model_copy(update={"status": PlanStatus.DISPATCHED}))
+        log.warning("%s: fire risk at %s: plan %d re-planned as %d and dispatched", tenant.id,
+                    ", ".join(burning), plan.id, stored.id)  # fmt: skip
+        made.append(stored)
+    return made
+
+
 def run_scheduler(settings: Settings, registry: Registry, store: TimeSeriesStore, stop: threading.Event,
                   console: Console) -> None:  # fmt: skip
-    """Plan each tenant's next working day at its configured local time, until `stop`."""
+    """Plan each tenant's next working day at its configured local time, until `stop`; meanwhile, re-plan
+    today on a fire risk where the fleet asks for it (`auto_replan`)."""
     planned: set[tuple[str, date]] = set()
+    seen: set[int] = set()  # fire-risk alerts already acted on
     while not stop.is_set():
         now = datetime.now(UTC)
+        for plan in replan_urgent(registry, store, now=now, time_limit_s=settings.api.plan_time_limit_s,
+                                  seen=seen):  # fmt: skip
+            console.print(summary(plan))
         upcoming = []
         for tenant in registry.tenants():
             zone = ZoneInfo(tenant.timezone)

@@ -279,7 +279,8 @@ def report(plan_id: Number, body: OutcomeRequest, ctx: Ctx, who: Reporter) -> Re
         routes = [r for r in routes if _drives(who, plan, r)]
     if not routes:
         raise NotFound(f"bin {body.bin_id!r} is not on a route of plan {plan_id} you may report on")
-    if plan.status is not PlanStatus.DISPATCHED:
+    # a report on a plan re-planned meanwhile still counts: the phone was offline, the work was done
+    if plan.status not in (PlanStatus.DISPATCHED, PlanStatus.SUPERSEDED):
         raise Conflict(f"plan {plan_id} is {plan.status.value}: outcomes are reported on dispatched plans")
     try:
         outcome = Outcome(tenant=tenant, plan_id=plan_id, by=who.subject or who.key_id, **body.model_dump())

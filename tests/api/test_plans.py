@@ -139,6 +139,10 @@ def test_a_replan_keeps_what_was_done_and_supersedes_the_old_plan(world: World) 
     assert not replanned & set(done)
     assert world.client.get(f"/v1/plans/{plan['id']}", headers=h).json()["status"] == "superseded"
     assert world.client.post(f"/v1/plans/{plan['id']}/replan", json={}, headers=h).status_code == 409
+    # a phone that was offline meanwhile sends its report on the old plan: it still counts
+    late = [v["id"] for v in route["visits"] if v["kind"] == "bin"][2]
+    assert _report(world, plan, route["driver"], late, client_id="late-0001").status_code == 201
+    assert late in {o.bin_id for o in world.services.registry.outcomes("kalmar", plan_id=plan["id"])}
 
 
 def test_a_replan_during_the_day_sets_trucks_off_from_where_they_are_and_takes_a_fire(world: World) -> None:

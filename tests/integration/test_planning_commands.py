@@ -3,12 +3,13 @@
 from __future__ import annotations
 
 import threading
-from datetime import UTC, date, datetime, timedelta
+from datetime import UTC, date, datetime, time, timedelta
 from pathlib import Path
 from zoneinfo import ZoneInfo
 
 from rich.console import Console
 
+from api.planning import FleetSpec
 from core.models import Fraction
 from core.registry import Registry
 from core.settings import PlanningSettings, Settings
@@ -93,3 +94,37 @@ def test_the_scheduler_plans_tomorrow_once_at_the_tenants_time(tmp_path: Path) -
     assert len(plans) == 1
     assert plans[0].created_by == "scheduler"
     assert plans[0].day == (datetime.now(UTC).astimezone(STOCKHOLM) + timedelta(days=1)).date()
+
+
+def test_a_fire_risk_off_the_route_replans_the_day_where_the_fleet_asks_for_it(tmp_path: Path) -> None:
+    from api.planning import make_plan
+    from core.models import Event, EventKind, PlanStatus
+    from tomning.planner import replan_urgent
+
+    env = _seeded(tmp_path)
+    today = datetime.now(UTC).astimezone(STOCKHOLM).date()
+    now = datetime.combine(today, time(9, 0), tzinfo=STOCKHOLM)  # trucks out since 06:00, whatever the hour
+    with (
+        Registry.connect(env["TOMNING_REGISTRY__URL"]) as registry,
+        SqliteStore(tmp_path / "readings.sqlite") as store,
+    ):
+        fleet = FleetSpec.model_validate(FLEET)
+        plan = registry.add_plan(
+            make_plan(registry, store, tenant="kalmar", day=today, fleet=fleet, created_by="test", now=now,
+                      time_limit_s=1).model_copy(update={"status": PlanStatus.DISPATCHED})
+        )  # fmt: skip
+        planned = {v.id for r in plan.routes for v in r.visits}
+        burning = next(b.id for b in registry.bins("kalmar") if b.id not in planned)
+        registry.add_events(
+            [Event(tenant="kalmar", kind=EventKind.FIRE_RISK, bin_id=burning, ts=now, value=70.0)]
+        )
+        seen: set[int] = set()
+        # off by default: the dispatcher decides
+        assert replan_urgent(registry, store, now=now, time_limit_s=1, seen=seen) == []
+        registry.save_fleet("kalmar", fleet.model_copy(update={"auto_replan": True}).model_dump(mode="json"))
+        seen.clear()
+        (new,) = replan_urgent(registry, store, now=now, time_limit_s=1, seen=seen)
+        assert (new.replaces, new.status, new.created_by) == (plan.id, PlanStatus.DISPATCHED, "scheduler")
+        assert burning in {v.id for r in new.routes for v in r.visits}
+        assert registry.plan("kalmar", plan.id).status is PlanStatus.SUPERSEDED
+        assert replan_urgent(registry, store, now=now, time_limit_s=1, seen=seen) == []  # once per alert
