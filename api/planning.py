@@ -41,7 +41,7 @@ from core.registry import Registry
 from core.timeseries import TimeSeriesStore
 from routing.decompose import solve_large
 from routing.matrix import straight_line
-from routing.osrm import OsrmTable
+from routing.osrm import OsrmTable, Tile
 from routing.problem import Depot, Facility, Problem, Route, Solution, Stop, Vehicle, Visit
 
 HISTORY = timedelta(days=14)
@@ -408,15 +408,22 @@ def plan_day(
     return routes, left_out
 
 
-_TILES: dict[str, dict[str, list[list[float | None]]]] = {}  # per server: tiles kept between plans
+_TILES: dict[str, dict[str, Tile]] = {}  # per server: tiles kept between plans
+Matrix = tuple[tuple[float, ...], ...]
 
 
-def road_distances(fleet: FleetSpec, located: Sequence[Location]) -> tuple[tuple[float, ...], ...]:
-    """By road from the fleet's OSRM server when it names one, else straight lines with circuity."""
+def road_matrices(fleet: FleetSpec, located: Sequence[Location]) -> tuple[Matrix, Matrix | None]:
+    """(metres, seconds) by road from the fleet's OSRM server when it names one; else straight lines
+    with circuity, and no seconds (the solver drives them at the fleet's speed)."""
     if fleet.osrm_url is None:
-        return straight_line(located)
+        return straight_line(located), None
     with OsrmTable(fleet.osrm_url, memory=_TILES.setdefault(fleet.osrm_url, {})) as table:
-        return table.distances(located)
+        return table.matrices(located)
+
+
+def road_distances(fleet: FleetSpec, located: Sequence[Location]) -> Matrix:
+    """By road from the fleet's OSRM server when it names one, else straight lines with circuity."""
+    return road_matrices(fleet, located)[0]
 
 
 def _as_solution(previous: Sequence[PlannedRoute], vehicles: Sequence[VehicleSpec]) -> Solution | None:
@@ -491,6 +498,7 @@ def _route_group(
         )
         for b, fill, mandatory in chosen
     )
+    metres, seconds = road_matrices(fleet, located)
     problem = Problem(
         name="+".join(sorted(v.id for v in vehicles)),
         depots=tuple(depots),
@@ -500,7 +508,8 @@ def _route_group(
         ),
         vehicles=trucks,
         stops=stops,
-        distance_m=road_distances(fleet, located),
+        distance_m=metres,
+        duration_s=seconds,
         speed_kmh=fleet.speed_kmh,
     )
     solution = solve_large(problem, time_limit_s=time_limit_s, warm_start=_as_solution(previous, vehicles))

@@ -163,11 +163,13 @@ def _part(problem: Problem, d: np.ndarray, base: int, vehicles: list[str], stops
     index = {s.id: base + n for n, s in enumerate(problem.stops)}
     keep = list(range(base)) + [index[s.id] for s in stops]
     matrix = d[np.ix_(keep, keep)]
+    seconds = None if problem.duration_s is None else np.asarray(problem.duration_s)[np.ix_(keep, keep)]
     return problem.model_copy(
         update={
             "name": f"{problem.name}:part",
             "vehicles": tuple(v for v in problem.vehicles if v.id in vehicles),
             "stops": tuple(stops),
             "distance_m": tuple(map(tuple, matrix.tolist())),
+            "duration_s": None if seconds is None else tuple(map(tuple, seconds.tolist())),
         }
     )

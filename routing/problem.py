@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from typing import Literal
 
+import numpy as np
 from pydantic import Field, model_validator
 
 from core.errors import InvalidInput
@@ -92,7 +93,24 @@ class Problem(Frozen):
     vehicles: tuple[Vehicle, ...] = Field(min_length=1)
     stops: tuple[Stop, ...]
     distance_m: tuple[tuple[float, ...], ...] | None = None
+    duration_s: tuple[tuple[float, ...], ...] | None = Field(
+        default=None, description="driving seconds between places (by road); else distance at `speed_kmh`"
+    )
     speed_kmh: float = Field(default=30.0, gt=0, description="average driving speed between stops")
+
+    def drive_s(self, a: int, b: int) -> float:
+        """Seconds of driving from place `a` to place `b`."""
+        if self.duration_s is not None:
+            return self.duration_s[a][b]
+        assert self.distance_m is not None
+        return self.distance_m[a][b] * 3.6 / self.speed_kmh
+
+    def driving_s(self) -> np.ndarray:
+        """Seconds of driving between every pair of places: the duration matrix, or distance at speed."""
+        if self.duration_s is not None:
+            return np.asarray(self.duration_s, dtype=float)
+        assert self.distance_m is not None
+        return np.asarray(self.distance_m, dtype=float) * 3.6 / self.speed_kmh
 
     @model_validator(mode="after")
     def _consistent(self) -> Problem:
@@ -109,9 +127,9 @@ class Problem(Frozen):
                     f"vehicle {v.id!r} sets off at {v.start_s} s, after its shift ({v.shift_s} s)"
                 )
         size = len(self.depots) + len(self.facilities) + len(self.stops)
-        matrix = self.distance_m
-        if matrix is not None and (len(matrix) != size or any(len(row) != size for row in matrix)):
-            raise ValueError(f"the distance matrix must be {size} x {size}: depots, facilities, then stops")
+        for name, matrix in (("distance", self.distance_m), ("duration", self.duration_s)):
+            if matrix is not None and (len(matrix) != size or any(len(row) != size for row in matrix)):
+                raise ValueError(f"the {name} matrix must be {size} x {size}: depots, facilities, then stops")
         return self
 
     def check_feasible(self) -> None:
@@ -119,6 +137,11 @@ class Problem(Frozen):
         largest = max(v.capacity for v in self.vehicles)
         longest = max(v.shift_s for v in self.vehicles)
         base = len(self.depots) + len(self.facilities)
+        seconds = (
+            self.driving_s()
+            if self.distance_m is not None and any(s.time_window for s in self.stops)
+            else None
+        )
         for n, stop in enumerate(self.stops):
             if stop.demand > largest:
                 raise InvalidInput(
@@ -126,12 +149,11 @@ class Problem(Frozen):
                 )
             if stop.time_window is not None:
                 start, end = stop.time_window
-                nearest = (
-                    min(self.distance_m[h][base + n] for h in range(len(self.depots)))
-                    if self.distance_m
+                drive = (
+                    min(float(seconds[h][base + n]) for h in range(len(self.depots)))
+                    if seconds is not None
                     else 0.0
                 )
-                drive = nearest * 3.6 / self.speed_kmh
                 if end < start or end < drive or start > longest:
                     raise InvalidInput(
                         f"stop {stop.id!r} cannot be reached within its time window {start}-{end} s "

@@ -109,19 +109,19 @@ def _costs(problem: Problem, layout: _Layout, depot: int = 0) -> list[list[int]]
 def _times(problem: Problem, layout: _Layout, depot: int = 0) -> list[list[int]]:
     """Seconds from leaving one node's work to the next node: its service or unloading, then driving."""
     d, at, plain = _nodes(problem, layout)
-    per_m, base = 3.6 / problem.speed_kmh, len(problem.depots)
+    drive, base = problem.driving_s(), len(problem.depots)
     work = np.zeros(len(at))
     for node, facility in layout.facility_of.items():
         work[node] = facility.unload_s
     for s, stop in enumerate(problem.stops):
         work[layout.stop_base + s] = stop.service_time_s
-    seconds = work[:, None] + d[np.ix_(at, at)] * per_m
+    seconds = work[:, None] + drive[np.ix_(at, at)]
     if problem.facilities:
         _, best = _home(problem, d, depot)
         rows = np.flatnonzero(plain)
         f = best[at[rows]]
         unload = np.array([facility.unload_s for facility in problem.facilities])
-        seconds[rows, depot] = work[rows] + (d[at[rows], base + f] + d[base + f, depot]) * per_m + unload[f]
+        seconds[rows, depot] = work[rows] + drive[at[rows], base + f] + drive[base + f, depot] + unload[f]
     return _integers(seconds)
 
 
@@ -358,9 +358,7 @@ def _route(
     end = assignment.Value(clock.CumulVar(model.End(k)))
     if final is not None and (not visits or visits[-1].kind == "stop"):  # as the arc home was priced
         facility = problem.facilities[final]
-        arrival = round(
-            end - facility.unload_s - d[len(problem.depots) + final][home] * 3.6 / problem.speed_kmh
-        )
+        arrival = round(end - facility.unload_s - problem.drive_s(len(problem.depots) + final, home))
         visits.append(Visit(kind="facility", id=facility.id, load=0, arrival_s=arrival))
         places.append(len(problem.depots) + final)
     places.append(home)

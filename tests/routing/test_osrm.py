@@ -3,7 +3,9 @@
 from __future__ import annotations
 
 from collections.abc import Iterator
+from datetime import UTC, datetime
 from pathlib import Path
+from zoneinfo import ZoneInfo
 
 import pytest
 
@@ -89,3 +91,42 @@ def test_the_planner_routes_on_roads_when_the_fleet_names_an_osrm_server(osrm: O
     assert road != crow
     with OsrmTable(osrm.url) as table:
         assert road == table.distances(places)
+
+
+def test_driving_times_come_from_the_roads_and_set_the_arrivals(osrm: Osrm, tmp_path: Path) -> None:
+    import httpx
+
+    from api.planning import FacilitySpec, FleetSpec, PlaceSpec, VehicleSpec, plan_day, road_matrices
+    from core.forecast import Forecast, Reliability
+    from tests.core.test_models import a_bin
+
+    places = grid(12)
+    fleet = FleetSpec(
+        depots=(PlaceSpec(id="depot", location=places[0]),),
+        facilities=(FacilitySpec(id="tip", location=places[1]),),
+        vehicles=(VehicleSpec(id="t", capacity_l=100_000, depot="depot"),),
+        osrm_url=osrm.url,
+    )
+    with OsrmTable(osrm.url, tile=5, cache_dir=tmp_path) as table:
+        metres, seconds = table.matrices(places)
+    assert (metres, seconds) == road_matrices(fleet, places)
+    # each entry is what OSRM's own /route says for that pair
+    a, b = places[2], places[7]
+    route = httpx.get(f"{osrm.url}/route/v1/driving/{a.lon},{a.lat};{b.lon},{b.lat}").json()["routes"][0]
+    assert seconds[2][7] == pytest.approx(route["duration"], abs=1)
+    assert metres[2][7] == pytest.approx(route["distance"], abs=5)
+    # the speed differs from road to road: seconds are not metres at one average speed
+    pairs = [(m, s) for mr, sr in zip(metres, seconds, strict=True) for m, s in zip(mr, sr, strict=True)]
+    speeds = [m / s for m, s in pairs if m > 300]
+    assert max(speeds) > 1.2 * min(speeds)
+    # a planned day on these roads: the first bin is reached after the road's time from the depot
+    day = datetime(2026, 11, 24, tzinfo=UTC)
+    bins = [a_bin(id=f"b{n}", location=p, service_time_s=0) for n, p in enumerate(places[2:])]
+    full = {"made_at": day, "filling_level": 0.95, "observed_at": day, "rate_per_day": 0.1, "threshold": 0.8}
+    predicted = {b.id: Forecast(bin_id=b.id, reliability=Reliability.HIGH, **full) for b in bins}  # type: ignore[arg-type]
+    routes, _ = plan_day(bins, predicted, day=day.date(), zone=ZoneInfo("Europe/Stockholm"), fleet=fleet,
+                         time_limit_s=1)  # fmt: skip
+    first = routes[0].visits[0]
+    shift = datetime.combine(day.date(), fleet.vehicles[0].shift_start, tzinfo=ZoneInfo("Europe/Stockholm"))
+    index = places.index(first.location)
+    assert (first.arrival - shift).total_seconds() == pytest.approx(seconds[0][index], abs=1)
