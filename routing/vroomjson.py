@@ -104,11 +104,13 @@ def problem_from_vroom(doc: dict[str, Any], *, name: str = "vroom") -> Problem:
             )
         order = [depot_key, *indices]
         distances = tuple(tuple(float(matrix[a][b]) for b in order) for a in order)
+        times = (doc.get("matrices") or {}).get("car", {}).get("durations")
+        durations = None if times is None else tuple(tuple(float(times[a][b]) for b in order) for a in order)
     else:
         places = [depots[depot_key].location, *(s.location for s in stops)]
-        distances = straight_line([p for p in places if p is not None])
+        distances, durations = straight_line([p for p in places if p is not None]), None
     return Problem(name=name, depots=tuple(depots.values()), vehicles=tuple(vehicles), stops=tuple(stops),
-                   distance_m=distances)  # fmt: skip
+                   distance_m=distances, duration_s=durations)  # fmt: skip
 
 
 def problem_to_vroom(problem: Problem) -> dict[str, Any]:
@@ -159,10 +161,9 @@ def problem_to_vroom(problem: Problem) -> dict[str, Any]:
         doc["jobs"].append(job)
     if d is not None:
         order = [0, *(base + i for i in range(len(problem.stops)))]
-        per_m = 3.6 / problem.speed_kmh
         doc["matrices"] = {"car": {
             "distances": [[round(d[a][b]) for b in order] for a in order],
-            "durations": [[round(d[a][b] * per_m) for b in order] for a in order],
+            "durations": [[round(problem.drive_s(a, b)) for b in order] for a in order],
         }}  # fmt: skip
     return doc
 

@@ -34,6 +34,12 @@ def test_our_problem_is_one_vroom_solves_and_reads_back_the_same(tmp_path: Path)
     assert back.distance_m is not None
     assert problem.distance_m is not None
     assert back.distance_m[0][3] == pytest.approx(problem.distance_m[0][3], abs=0.5)
+    # driving times go along: ours when the problem has them, read back as they were written
+    assert back.duration_s is not None
+    assert back.duration_s[0][3] == pytest.approx(problem.drive_s(0, 3), abs=0.5)
+    doubled = tuple(tuple(2 * x for x in row) for row in problem.driving_s())
+    slow = problem.model_copy(update={"duration_s": doubled})
+    assert problem_to_vroom(slow)["matrices"]["car"]["durations"][0][3] == round(2 * problem.drive_s(0, 3))
 
 
 def test_a_vroom_problem_with_coordinates_is_solved_and_answered_in_vroom_form() -> None:
