@@ -149,8 +149,11 @@ def _route(ctx: Services, who: Principal, plan_id: Number, index: Number) -> tup
     return plan, route
 
 
-def _drives(who: Principal, plan: Plan, route: PlannedRoute) -> bool:
-    return plan.status is PlanStatus.DISPATCHED and route.driver is not None and route.driver == who.subject
+def _drives(who: Principal, plan: Plan, route: PlannedRoute, *, reporting: bool = False) -> bool:
+    """Whether `who` drives this route of a dispatched plan (or, for a report a phone kept while offline,
+    of one re-planned since)."""
+    live = (PlanStatus.DISPATCHED, PlanStatus.SUPERSEDED) if reporting else (PlanStatus.DISPATCHED,)
+    return plan.status in live and route.driver is not None and route.driver == who.subject
 
 
 class RouteView(BaseModel):
@@ -276,7 +279,7 @@ def report(plan_id: Number, body: OutcomeRequest, ctx: Ctx, who: Reporter) -> Re
     plan = ctx.registry.plan(tenant, plan_id)
     routes = [r for r in plan.routes if any(v.kind == "bin" and v.id == body.bin_id for v in r.visits)]
     if who.role is Role.DRIVER:
-        routes = [r for r in routes if _drives(who, plan, r)]
+        routes = [r for r in routes if _drives(who, plan, r, reporting=True)]
     if not routes:
         raise NotFound(f"bin {body.bin_id!r} is not on a route of plan {plan_id} you may report on")
     # a report on a plan re-planned meanwhile still counts: the phone was offline, the work was done
