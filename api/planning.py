@@ -232,16 +232,14 @@ def make_plan(
     created_by: str,
     now: datetime,
     time_limit_s: float,
-    exclude: Iterable[str] = (),
     replaces: int | None = None,
 ) -> Plan:
     """A draft plan for `day`. A re-plan (`replaces`) leaves the bins drivers reported on, and its trucks
     set off from where their reports put them; a bin with an open fire-risk alert is due."""
     zone = ZoneInfo(registry.tenant(tenant).timezone)
-    skip = set(exclude)
     replaced = registry.plan(tenant, replaces) if replaces is not None else None
     reports = registry.outcomes(tenant, plan_id=replaces) if replaced is not None else []
-    skip |= {o.bin_id for o in reports}
+    skip = {o.bin_id for o in reports}
     bins = [b for b in registry.bins(tenant) if b.id not in skip]
     predicted = forecasts(registry, store, tenant, now, bins)
     store.write_measurements(forecast_band(tenant, predicted.values(), now))
@@ -316,8 +314,7 @@ def underway(plan: Plan, outcomes: Iterable[Outcome]) -> dict[str, Underway]:
             if v.id in reported and reported[v.id].status is OutcomeStatus.COLLECTED:
                 load += max(0, v.load_l - before)
             before = v.load_l
-        out[route.vehicle] = Underway(last.location, max(o.at for k, o in reported.items() if k in
-                                                         {v.id for v in done}), load)  # fmt: skip
+        out[route.vehicle] = Underway(last.location, max(reported[v.id].at for v in done), load)
     return out
 
 
@@ -331,17 +328,17 @@ def select(
     safety: float = 1.0,
     max_interval_days: Mapping[Fraction, float] | None = None,
     min_interval_days: Mapping[Fraction, float] | None = None,
-) -> tuple[dict[str, tuple[Bin, float, bool]], list[LeftOut]]:
-    """Which bins a day collects: {bin id: (bin, fill at collection, mandatory)}, and the unknown ones.
+) -> dict[str, tuple[Bin, float, bool]]:
+    """Which bins a day collects: {bin id: (bin, fill at collection, mandatory)}.
 
     Mandatory: its forecast crosses its threshold before the next collection day could reach it, or
     its fraction's longest interval would pass first (a bin with no emptying seen is overdue).
     Optional (a penalty growing with its fill): at `optional_from` or more when collected today, and
-    not sooner than its fraction's shortest interval after the last emptying.
+    not sooner than its fraction's shortest interval after the last emptying. A bin without a forecast
+    (a silent sensor, never seen emptied) comes along as if full.
     """
     longest, shortest = max_interval_days or {}, min_interval_days or {}
     stops: dict[str, tuple[Bin, float, bool]] = {}
-    left_out: list[LeftOut] = []
     for b in bins:
         f = predicted.get(b.id)
         if f is None:  # a silent sensor, never seen emptied: taken along as if full, and the report tells
@@ -362,7 +359,7 @@ def select(
             stops[b.id] = (b, fill, True)
         elif fill >= optional_from and not early:
             stops[b.id] = (b, fill, False)
-    return stops, left_out
+    return stops
 
 
 def plan_day(
@@ -379,7 +376,7 @@ def plan_day(
     later = next_workday(day, fleet.workdays)
     next_start = min(datetime.combine(later, v.shift_start, tzinfo=zone) for v in fleet.vehicles)
     half_shift = timedelta(seconds=max(v.shift_s for v in fleet.vehicles) / 2)
-    stops, left_out = select(
+    stops = select(
         bins, predicted, collection=start + half_shift, next_collection=next_start + half_shift,
         optional_from=fleet.optional_from, safety=fleet.safety, max_interval_days=fleet.max_interval_days,
         min_interval_days=fleet.min_interval_days,
@@ -388,7 +385,7 @@ def plan_day(
     for k in urgent:
         if k in by_id:
             stops[k] = (by_id[k], stops[k][1] if k in stops else 1.0, True)
-    left_out = [x for x in left_out if x.bin_id not in stops]
+    left_out: list[LeftOut] = []
     routes: list[PlannedRoute] = []
     taken: set[str] = set()
     for fractions, vehicles in _groups(fleet):
@@ -419,11 +416,6 @@ def road_matrices(fleet: FleetSpec, located: Sequence[Location]) -> tuple[Matrix
         return straight_line(located), None
     with OsrmTable(fleet.osrm_url, memory=_TILES.setdefault(fleet.osrm_url, {})) as table:
         return table.matrices(located)
-
-
-def road_distances(fleet: FleetSpec, located: Sequence[Location]) -> Matrix:
-    """By road from the fleet's OSRM server when it names one, else straight lines with circuity."""
-    return road_matrices(fleet, located)[0]
 
 
 def _as_solution(previous: Sequence[PlannedRoute], vehicles: Sequence[VehicleSpec]) -> Solution | None:
@@ -469,12 +461,12 @@ def _route_group(
     if not vehicles:
         raise Conflict("every truck's shift is over: plan another day")
     used = {v.depot for v in vehicles}
-    depots = [
-        *(Depot(id=d.id, location=d.location) for d in fleet.depots if d.id in used),
-        *(Depot(id=f"{k}@now", location=u.location) for k, u in underway.items() if k in setting_off),
-    ]
+    # the depots, then where each truck underway is now: places its trucks set off from
+    origins = [(d.id, d.location) for d in fleet.depots if d.id in used]
+    origins += [(f"{v.id}@now", underway[v.id].location) for v in vehicles if v.id in underway]
+    depots = [Depot(id=k, location=where) for k, where in origins]
     located = [
-        *(d.location for d in depots if d.location is not None),
+        *(where for _, where in origins),
         *(f.location for f in fleet.facilities),
         *(b.location for b, _, _ in chosen),
     ]

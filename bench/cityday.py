@@ -20,9 +20,9 @@ import time
 from rich.console import Console
 
 from bench.policy import DEPOT, MOSKOGEN, city
+from routing.decompose import solve_large
 from routing.matrix import straight_line
 from routing.problem import Depot, Facility, Problem, Stop, Vehicle
-from routing.decompose import solve_large
 
 console = Console(stderr=True)
 

@@ -128,8 +128,7 @@ def solve_large(
             for k in chosen:
                 routes.pop(k, None)
                 version[k] += 1
-            routes.update({r.vehicle: r for r in found.routes})
-            version.update({r.vehicle: version.get(r.vehicle, 0) for r in found.routes})
+            routes.update({r.vehicle: r for r in found.routes})  # the part's trucks: versions bumped above
             dropped = (dropped - mine) | set(found.dropped)
             best += now - was
             if on_solution is not None:

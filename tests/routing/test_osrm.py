@@ -78,7 +78,7 @@ def test_no_server_is_a_clear_error() -> None:
 
 
 def test_the_planner_routes_on_roads_when_the_fleet_names_an_osrm_server(osrm: Osrm) -> None:
-    from api.planning import FacilitySpec, FleetSpec, PlaceSpec, VehicleSpec, road_distances
+    from api.planning import FacilitySpec, FleetSpec, PlaceSpec, VehicleSpec, road_matrices
 
     places = grid(10)
     fleet = FleetSpec(
@@ -86,8 +86,8 @@ def test_the_planner_routes_on_roads_when_the_fleet_names_an_osrm_server(osrm: O
         facilities=(FacilitySpec(id="tip", location=places[1]),),
         vehicles=(VehicleSpec(id="t", capacity_l=1000, depot="depot"),),
     )
-    crow = road_distances(fleet, places)
-    road = road_distances(fleet.model_copy(update={"osrm_url": osrm.url}), places)
+    crow, _ = road_matrices(fleet, places)
+    road, _ = road_matrices(fleet.model_copy(update={"osrm_url": osrm.url}), places)
     assert road != crow
     with OsrmTable(osrm.url) as table:
         assert road == table.distances(places)
