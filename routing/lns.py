@@ -7,9 +7,10 @@ each costs least, keeping the result by simulated annealing: slack induction by 
 (Christiaens and Vanden Berghe, Transportation Science 2020), our own implementation compiled with
 numba.
 
-It serves the problems whose every constraint is a sum along the route: capacity, the longest shift
-(driving and service), optional stops with their penalty, trucks' fixed costs, several depots. Time
-windows, drivers' breaks, opening hours, trips to a facility and a re-plan's mid-day starts stay with
+It serves the problems whose every constraint is a sum along the route: capacity per trip, with trips
+to a facility between them and before the way home (each by the facility that costs least there), the
+longest shift (driving, service, unloading), optional stops with their penalty, trucks' fixed costs,
+several depots. Time windows, drivers' breaks, opening hours and a re-plan's mid-day starts stay with
 OR-Tools alone (`fits` tells which). Deterministic for a seed and a number of iterations; under a
 wall-clock budget the iterations done vary with the machine.
 """
@@ -19,6 +20,7 @@ from __future__ import annotations
 import math
 import time
 from collections.abc import Callable
+from typing import NamedTuple
 
 import numpy as np
 from numba import njit
@@ -40,7 +42,7 @@ def fits(problem: Problem) -> bool:
     """Whether every constraint of `problem` is one this search keeps (see the module's text)."""
     return (
         problem.distance_m is not None
-        and not problem.facilities
+        and all(f.opening_s is None for f in problem.facilities)
         and not any(s.time_window for s in problem.stops)
         and all(
             not v.breaks and v.start_at in (None, v.depot) and v.start_s == 0 and v.start_load == 0
@@ -55,66 +57,72 @@ def _seed(seed: int) -> None:
 
 
 @njit(cache=True)
-def _measure(r, seq, length, place, dep, d, t, svc, demand):  # type: ignore[no-untyped-def]
-    """(cost, load, duration) of route `r` from scratch."""
-    prev = dep[r]
+def _measure(
+    r, seq, brk, length, trip_load, merge, d, t, place, demand, svc, cap, h, via_c, via_t, home_c, home_t
+):  # type: ignore[no-untyped-def]
+    """Route `r`'s (cost, duration) from scratch, and each position's trip load; with `merge`, neighbouring
+    trips that fit in one truckload become one (a ruin leaves them lighter)."""
+    n = length[r]
+    if merge:
+        carried = 0
+        for i in range(n):
+            if brk[r, i]:
+                following = 0
+                j = i
+                while j < n and (j == i or not brk[r, j]):
+                    following += demand[seq[r, j]]
+                    j += 1
+                if carried + following <= cap:
+                    brk[r, i] = False
+                else:
+                    carried = 0
+            carried += demand[seq[r, i]]
     cost = 0.0
     dur = 0.0
-    load = 0
-    for i in range(length[r]):
-        p = place[seq[r, i]]
-        cost += d[prev, p]
-        dur += t[prev, p] + svc[seq[r, i]]
-        load += demand[seq[r, i]]
-        prev = p
-    if length[r] > 0:
-        cost += d[prev, dep[r]]
-        dur += t[prev, dep[r]]
-    return cost, load, dur
+    begun = 0
+    carried = 0
+    for i in range(n):
+        s = seq[r, i]
+        if i == 0:
+            cost += d[h, place[s]]
+            dur += t[h, place[s]]
+        elif brk[r, i]:
+            cost += via_c[seq[r, i - 1], s]
+            dur += via_t[seq[r, i - 1], s]
+            for j in range(begun, i):
+                trip_load[r, j] = carried
+            begun = i
+            carried = 0
+        else:
+            cost += d[place[seq[r, i - 1]], place[s]]
+            dur += t[place[seq[r, i - 1]], place[s]]
+        dur += svc[s]
+        carried += demand[s]
+    for j in range(begun, n):
+        trip_load[r, j] = carried
+    if n > 0:
+        cost += home_c[seq[r, n - 1], h]
+        dur += home_t[seq[r, n - 1], h]
+    return cost, dur
 
 
 @njit(cache=True)
-def _search(  # type: ignore[no-untyped-def]
-    iterations,
-    t_from,
-    t_to,
-    d,
-    t,
-    place,
-    demand,
-    svc,
-    penalty,
-    dep,
-    cap,
-    fixed,
-    shift,
-    neighbours,
-    order_weights,
-    w_seq,
-    w_len,
-    w_load,
-    w_dur,
-    w_cost,
-    where,
-    a_seq,
-    a_len,
-    a_load,
-    a_dur,
-    a_cost,
-    b_seq,
-    b_len,
-    state,
-):
-    """`iterations` ruin-and-recreate steps from the accepted plan `a_*` (mirrored in the working `w_*`),
-    the temperature falling from `t_from` to `t_to`; the best plan goes to `b_*`. `state` holds the
-    accepted cost and the best cost."""
-    routes = w_seq.shape[0]
+def _search(iterations, t_from, t_to, m, w, a, b, where, state):  # type: ignore[no-untyped-def]
+    """`iterations` ruin-and-recreate steps from the accepted plan `a` (mirrored in the working `w`), the
+    temperature falling from `t_from` to `t_to`; the best plan goes to `b`. Plans are (seq, brk,
+    length, trip load, cost, duration) per route; `brk` marks a stop after a trip to a facility.
+    `state` holds the accepted cost and the best cost."""
+    seq, brk, length, trip_load, cost, dur = w
+    d, t, place, demand, svc, penalty, dep, cap, fixed, shift = m[:10]
+    neighbours, order_weights, via_c, via_t, home_c, home_t, trips = m[10:]
+    routes = seq.shape[0]
     stops = demand.shape[0]
     touched = np.zeros(routes, dtype=np.bool_)
     removed = np.empty(stops, dtype=np.int64)
     absent = np.empty(stops, dtype=np.int64)
     keys = np.empty(stops)
-    buffer = np.empty(w_seq.shape[1], dtype=np.int64)
+    kept_seq = np.empty(seq.shape[1], dtype=np.int64)
+    kept_brk = np.empty(seq.shape[1], dtype=np.bool_)
     weight_sum = order_weights.sum()
     for it in range(iterations):
         temperature = t_from * (t_to / t_from) ** (it / max(1, iterations))
@@ -123,14 +131,13 @@ def _search(  # type: ignore[no-untyped-def]
         used = 0
         served = 0
         for r in range(routes):
-            if w_len[r] > 0:
+            if length[r] > 0:
                 used += 1
-                served += w_len[r]
+                served += length[r]
         n_removed = 0
         if served > 0:
-            mean_card = served / used
-            ls_max = min(10.0, mean_card)
-            ks_max = 4.0 * 10.0 / (1.0 + ls_max) - 1.0
+            ls_max = min(LONGEST_STRING, served / used)
+            ks_max = 4.0 * MEAN_REMOVED / (1.0 + ls_max) - 1.0
             ks = int(np.random.random() * ks_max) + 1
             seed_stop = np.random.randint(stops)
             while where[seed_stop] < 0:
@@ -141,39 +148,60 @@ def _search(  # type: ignore[no-untyped-def]
                 r = where[c]
                 if r < 0 or touched[r]:
                     continue
-                size = w_len[r]
+                size = length[r]
                 pos = 0
                 for i in range(size):
-                    if w_seq[r, i] == c:
+                    if seq[r, i] == c:
                         pos = i
                         break
-                l_max = min(float(size), ls_max)
-                length = int(np.random.random() * l_max) + 1
+                cut_len = int(np.random.random() * min(float(size), ls_max)) + 1
                 keep = 0
-                if length < size and np.random.random() < 0.5:  # split string: m stops in it stay
+                if cut_len < size and np.random.random() < 0.5:  # split string: `keep` stops in it stay
                     keep = 1
-                    while length + keep < size and np.random.random() < 0.5:
+                    while cut_len + keep < size and np.random.random() < 0.5:
                         keep += 1
-                span = length + keep
+                span = cut_len + keep
                 lo = max(0, pos - span + 1)
                 hi = min(pos, size - span)
                 start = lo + int(np.random.random() * (hi - lo + 1))
                 kept_at = start + int(np.random.random() * (span - keep + 1)) if keep > 0 else -1
                 n = 0
+                pending = False  # a trip boundary among the removed passes to the next stop kept
                 for i in range(size):
+                    pending = pending or brk[r, i]
                     inside = start <= i < start + span
                     stays = keep > 0 and kept_at <= i < kept_at + keep
                     if inside and not stays:
-                        removed[n_removed] = w_seq[r, i]
+                        removed[n_removed] = seq[r, i]
                         n_removed += 1
-                        where[w_seq[r, i]] = -1
+                        where[seq[r, i]] = -1
                     else:
-                        buffer[n] = w_seq[r, i]
+                        kept_seq[n] = seq[r, i]
+                        kept_brk[n] = pending and n > 0
+                        pending = False
                         n += 1
-                for i in range(n):
-                    w_seq[r, i] = buffer[i]
-                w_len[r] = n
-                w_cost[r], w_load[r], w_dur[r] = _measure(r, w_seq, w_len, place, dep, d, t, svc, demand)
+                seq[r, :n] = kept_seq[:n]
+                brk[r, :n] = kept_brk[:n]
+                length[r] = n
+                cost[r], dur[r] = _measure(
+                    r,
+                    seq,
+                    brk,
+                    length,
+                    trip_load,
+                    True,
+                    d,
+                    t,
+                    place,
+                    demand,
+                    svc,
+                    cap[r],
+                    dep[r],
+                    via_c,
+                    via_t,
+                    home_c,
+                    home_t,
+                )
                 touched[r] = True
                 cut += 1
                 if cut >= ks:
@@ -203,68 +231,213 @@ def _search(  # type: ignore[no-untyped-def]
         for i in range(n_absent):
             s = absent[order[i]]
             p = place[s]
+            q = demand[s]
             best = penalty[s]
             best_r = -1
-            best_i = 0
+            best_k = 0
+            best_mode = 0  # 0: into a trip; 1: first of the trip after a facility; 2: a new trip at the end
             for r in range(routes):
-                if w_load[r] + demand[s] > cap[r]:
+                if q > cap[r]:
                     continue
                 h = dep[r]
-                size = w_len[r]
+                size = length[r]
                 if size == 0:
-                    delta = fixed[r] + d[h, p] + d[p, h]
-                    if delta < best and t[h, p] + svc[s] + t[p, h] <= shift[r]:
-                        best, best_r, best_i = delta, r, 0
+                    delta = fixed[r] + d[h, p] + home_c[s, h]
+                    if delta < best and t[h, p] + svc[s] + home_t[s, h] <= shift[r]:
+                        best, best_r, best_k, best_mode = delta, r, 0, 0
                     continue
+                if not trips and trip_load[r, 0] + q > cap[r]:
+                    continue  # one trip a day, and it is full
+                room = shift[r] - dur[r] - svc[s]
                 for k in range(size + 1):
                     if np.random.random() < BLINK:
                         continue
-                    a = h if k == 0 else place[w_seq[r, k - 1]]
-                    b = h if k == size else place[w_seq[r, k]]
-                    delta = d[a, p] + d[p, b] - d[a, b]
-                    if delta < best and w_dur[r] + t[a, p] + svc[s] + t[p, b] - t[a, b] <= shift[r]:
-                        best, best_r, best_i = delta, r, k
+                    if k == 0:
+                        o = place[seq[r, 0]]
+                        if trip_load[r, 0] + q <= cap[r]:
+                            delta = d[h, p] + d[p, o] - d[h, o]
+                            if delta < best and t[h, p] + t[p, o] - t[h, o] <= room:
+                                best, best_r, best_k, best_mode = delta, r, 0, 0
+                        continue
+                    before = seq[r, k - 1]
+                    bp = place[before]
+                    if k == size:
+                        if trip_load[r, k - 1] + q <= cap[r]:
+                            delta = d[bp, p] + home_c[s, h] - home_c[before, h]
+                            if delta < best and t[bp, p] + home_t[s, h] - home_t[before, h] <= room:
+                                best, best_r, best_k, best_mode = delta, r, k, 0
+                        if trips:
+                            delta = via_c[before, s] + home_c[s, h] - home_c[before, h]
+                            if delta < best and via_t[before, s] + home_t[s, h] - home_t[before, h] <= room:
+                                best, best_r, best_k, best_mode = delta, r, k, 2
+                        continue
+                    after = seq[r, k]
+                    o = place[after]
+                    if not brk[r, k]:
+                        if trip_load[r, k] + q <= cap[r]:
+                            delta = d[bp, p] + d[p, o] - d[bp, o]
+                            if delta < best and t[bp, p] + t[p, o] - t[bp, o] <= room:
+                                best, best_r, best_k, best_mode = delta, r, k, 0
+                        continue
+                    if trip_load[r, k - 1] + q <= cap[r]:  # last of the trip before the facility
+                        delta = d[bp, p] + via_c[s, after] - via_c[before, after]
+                        if delta < best and t[bp, p] + via_t[s, after] - via_t[before, after] <= room:
+                            best, best_r, best_k, best_mode = delta, r, k, 0
+                    if trip_load[r, k] + q <= cap[r]:  # first of the trip after it
+                        delta = via_c[before, s] + d[p, o] - via_c[before, after]
+                        if delta < best and via_t[before, s] + t[p, o] - via_t[before, after] <= room:
+                            best, best_r, best_k, best_mode = delta, r, k, 1
             if best_r < 0:
                 continue
             r = best_r
-            for k in range(w_len[r], best_i, -1):
-                w_seq[r, k] = w_seq[r, k - 1]
-            w_seq[r, best_i] = s
-            w_len[r] += 1
+            for k in range(length[r], best_k, -1):
+                seq[r, k] = seq[r, k - 1]
+                brk[r, k] = brk[r, k - 1]
+            seq[r, best_k] = s
+            brk[r, best_k] = best_mode > 0
+            if best_mode == 1:
+                brk[r, best_k + 1] = False
+            length[r] += 1
             where[s] = r
-            w_cost[r], w_load[r], w_dur[r] = _measure(r, w_seq, w_len, place, dep, d, t, svc, demand)
+            cost[r], dur[r] = _measure(
+                r,
+                seq,
+                brk,
+                length,
+                trip_load,
+                False,
+                d,
+                t,
+                place,
+                demand,
+                svc,
+                cap[r],
+                dep[r],
+                via_c,
+                via_t,
+                home_c,
+                home_t,
+            )
             touched[r] = True
         # ---- accept or undo
         total = 0.0
         for r in range(routes):
-            if w_len[r] > 0:
-                total += w_cost[r] + fixed[r]
+            if length[r] > 0:
+                total += cost[r] + fixed[r]
         for s in range(stops):
             if where[s] < 0:
                 total += penalty[s]
         if total < state[0] - temperature * math.log(np.random.random()):
             state[0] = total
-            for r in range(routes):
-                if touched[r]:
-                    a_len[r] = w_len[r]
-                    a_seq[r, : w_len[r]] = w_seq[r, : w_len[r]]
-                    a_cost[r], a_load[r], a_dur[r] = w_cost[r], w_load[r], w_dur[r]
+            _copy(w, a, touched)
             if total < state[1] - 1e-9:
                 state[1] = total
-                b_len[:] = w_len
-                b_seq[:, :] = w_seq
+                touched[:] = True
+                _copy(w, b, touched)
         else:
             for r in range(routes):
                 if touched[r]:
-                    for i in range(w_len[r]):
-                        where[w_seq[r, i]] = -1
+                    for i in range(length[r]):
+                        where[seq[r, i]] = -1
+            _copy(a, w, touched)
             for r in range(routes):
                 if touched[r]:
-                    w_len[r] = a_len[r]
-                    w_seq[r, : a_len[r]] = a_seq[r, : a_len[r]]
-                    w_cost[r], w_load[r], w_dur[r] = a_cost[r], a_load[r], a_dur[r]
-                    for i in range(a_len[r]):
-                        where[a_seq[r, i]] = r
+                    for i in range(length[r]):
+                        where[seq[r, i]] = r
+
+
+@njit(cache=True)
+def _copy(source, target, routes):  # type: ignore[no-untyped-def]
+    """The chosen `routes` of one plan into another."""
+    for r in range(routes.shape[0]):
+        if routes[r]:
+            n = source[2][r]
+            target[2][r] = n
+            target[0][r, :n] = source[0][r, :n]
+            target[1][r, :n] = source[1][r, :n]
+            target[3][r, :n] = source[3][r, :n]
+            target[4][r] = source[4][r]
+            target[5][r] = source[5][r]
+
+
+class _Model(NamedTuple):
+    """The problem as the compiled search reads it: places index the matrices, stops index the rest."""
+
+    d: np.ndarray
+    t: np.ndarray
+    place: np.ndarray  # each stop's place in the matrices
+    demand: np.ndarray
+    svc: np.ndarray
+    penalty: np.ndarray
+    dep: np.ndarray  # each truck's depot (its place)
+    cap: np.ndarray
+    fixed: np.ndarray
+    shift: np.ndarray
+    neighbours: np.ndarray
+    order_weights: np.ndarray
+    via_c: np.ndarray  # stop to stop by way of the facility that costs least between them (and its unloading)
+    via_t: np.ndarray
+    home_c: np.ndarray  # from a stop home to each depot: by a facility when there are any
+    home_t: np.ndarray
+    trips: bool
+
+
+def _model(problem: Problem) -> tuple[_Model, np.ndarray, np.ndarray]:
+    """The compiled search's view of `problem`, and which facility each trip between two stops (and each
+    way home) goes by (-1: none)."""
+    assert problem.distance_m is not None
+    d = np.asarray(problem.distance_m, dtype=np.float64)
+    t = problem.driving_s().astype(np.float64)
+    depots, base = len(problem.depots), len(problem.depots) + len(problem.facilities)
+    stops = len(problem.stops)
+    place = np.arange(base, base + stops, dtype=np.int64)
+    sub = d[np.ix_(place, place)]
+    depot_of = {dp.id: n for n, dp in enumerate(problem.depots)}
+    home_c, home_t = d[place, :depots].copy(), t[place, :depots].copy()
+    home_f = np.full((stops, depots), -1, dtype=np.int64)
+    via_c, via_t = np.zeros((1, 1)), np.zeros((1, 1))
+    via_f = np.full((1, 1), -1, dtype=np.int64)
+    for f, facility in enumerate(problem.facilities):
+        at = depots + f
+        cost = d[place, at][:, None] + facility.unload_cost_m + d[at, place][None, :]
+        secs = t[place, at][:, None] + facility.unload_s + t[at, place][None, :]
+        home = d[place, at][:, None] + facility.unload_cost_m + d[at, :depots][None, :]
+        home_secs = t[place, at][:, None] + facility.unload_s + t[at, :depots][None, :]
+        if f == 0:
+            via_c, via_t, via_f = cost, secs, np.zeros(cost.shape, dtype=np.int64)
+            home_c, home_t, home_f = home, home_secs, np.zeros(home.shape, dtype=np.int64)
+            continue
+        better = cost < via_c
+        via_c, via_t, via_f = (
+            np.where(better, cost, via_c),
+            np.where(better, secs, via_t),
+            np.where(better, f, via_f),
+        )
+        better = home < home_c
+        home_c, home_t = np.where(better, home, home_c), np.where(better, home_secs, home_t)
+        home_f = np.where(better, f, home_f)
+    model = _Model(
+        d=d,
+        t=t,
+        place=place,
+        demand=np.array([s.demand for s in problem.stops], dtype=np.int64),
+        svc=np.array([s.service_time_s for s in problem.stops], dtype=np.float64),
+        penalty=np.array([MANDATORY if s.penalty_m is None else s.penalty_m for s in problem.stops]),
+        dep=np.array([depot_of[v.depot] for v in problem.vehicles], dtype=np.int64),
+        cap=np.array([v.capacity for v in problem.vehicles], dtype=np.int64),
+        fixed=np.array([v.fixed_cost_m for v in problem.vehicles], dtype=np.float64),
+        shift=np.array([v.shift_s for v in problem.vehicles], dtype=np.float64),
+        neighbours=np.argsort(sub + sub.T, axis=1, kind="stable")[:, : min(stops, NEIGHBOURS)].astype(
+            np.int64
+        ),
+        order_weights=RUIN_ORDER,
+        via_c=np.ascontiguousarray(via_c),
+        via_t=np.ascontiguousarray(via_t),
+        home_c=np.ascontiguousarray(home_c),
+        home_t=np.ascontiguousarray(home_t),
+        trips=bool(problem.facilities),
+    )
+    return model, via_f, home_f
 
 
 def improve(
@@ -279,75 +452,80 @@ def improve(
     """The best plan found from `start` within `time_limit_s` (or exactly `iterations` steps, which makes
     it repeatable); `problem` must fit (see `fits`)."""
     assert fits(problem)
-    assert problem.distance_m is not None
     started = time.perf_counter()
-    d = np.asarray(problem.distance_m, dtype=np.float64)
-    t = problem.driving_s().astype(np.float64)
-    base = len(problem.depots)
-    stops = len(problem.stops)
-    place = np.arange(base, base + stops, dtype=np.int64)
-    demand = np.array([s.demand for s in problem.stops], dtype=np.int64)
-    svc = np.array([s.service_time_s for s in problem.stops], dtype=np.float64)
-    penalty = np.array([MANDATORY if s.penalty_m is None else s.penalty_m for s in problem.stops])
-    depot_of = {dp.id: n for n, dp in enumerate(problem.depots)}
-    dep = np.array([depot_of[v.depot] for v in problem.vehicles], dtype=np.int64)
-    cap = np.array([v.capacity for v in problem.vehicles], dtype=np.int64)
-    fixed = np.array([v.fixed_cost_m for v in problem.vehicles], dtype=np.float64)
-    shift = np.array([v.shift_s for v in problem.vehicles], dtype=np.float64)
-    sub = d[np.ix_(place, place)]
-    neighbours = np.argsort(sub + sub.T, axis=1, kind="stable")[:, : min(stops, NEIGHBOURS)].astype(np.int64)
-    routes = len(problem.vehicles)
-    w_seq = np.zeros((routes, stops + 1), dtype=np.int64)
-    w_len = np.zeros(routes, dtype=np.int64)
+    m, via_f, home_f = _model(problem)
+    stops, routes = len(problem.stops), len(problem.vehicles)
+    w = (
+        np.zeros((routes, stops + 1), dtype=np.int64),  # the stops in order
+        np.zeros((routes, stops + 1), dtype=np.bool_),  # a trip to a facility before this stop
+        np.zeros(routes, dtype=np.int64),
+        np.zeros((routes, stops + 1), dtype=np.int64),  # the load of each stop's trip
+        np.zeros(routes),
+        np.zeros(routes),
+    )
+    seq, brk, length, trip_load, cost, dur = w
     where = np.full(stops, -1, dtype=np.int64)
     index = {s.id: n for n, s in enumerate(problem.stops)}
     by_vehicle = {r.vehicle: r for r in start.routes}
     for k, vehicle in enumerate(problem.vehicles):
         route = by_vehicle.get(vehicle.id)
-        for stop in route.stops if route else ():
-            if stop in index and where[index[stop]] < 0:
-                w_seq[k, w_len[k]] = index[stop]
-                where[index[stop]] = k
-                w_len[k] += 1
-    w_cost, w_load, w_dur = np.zeros(routes), np.zeros(routes, dtype=np.int64), np.zeros(routes)
-    for k in range(routes):
-        w_cost[k], w_load[k], w_dur[k] = _measure(k, w_seq, w_len, place, dep, d, t, svc, demand)
-    total = float(sum(w_cost[k] + fixed[k] for k in range(routes) if w_len[k]) + penalty[where < 0].sum())
+        after_facility = False
+        for visit in route.visits if route else ():
+            if visit.kind == "facility":
+                after_facility = True
+            elif visit.id in index and where[index[visit.id]] < 0:
+                seq[k, length[k]] = index[visit.id]
+                brk[k, length[k]] = after_facility and length[k] > 0 and m.trips
+                where[index[visit.id]] = k
+                length[k] += 1
+                after_facility = False
+        cost[k], dur[k] = _measure(
+            k,
+            seq,
+            brk,
+            length,
+            trip_load,
+            False,
+            m.d,
+            m.t,
+            m.place,
+            m.demand,
+            m.svc,
+            m.cap[k],
+            m.dep[k],
+            m.via_c,
+            m.via_t,
+            m.home_c,
+            m.home_t,
+        )
+    total = float(sum(cost[k] + m.fixed[k] for k in range(routes) if length[k]) + m.penalty[where < 0].sum())
     state = np.array([total, total])
-    a_seq, a_len, a_load, a_dur, a_cost = (
-        w_seq.copy(),
-        w_len.copy(),
-        w_load.copy(),
-        w_dur.copy(),
-        w_cost.copy(),
-    )
-    b_seq, b_len = w_seq.copy(), w_len.copy()
+    a = tuple(x.copy() for x in w)
+    b = tuple(x.copy() for x in w)
     _seed(seed)
-    arguments = (d, t, place, demand, svc, penalty, dep, cap, fixed, shift, neighbours, RUIN_ORDER)
-    solution = (w_seq, w_len, w_load, w_dur, w_cost, where, a_seq, a_len, a_load, a_dur, a_cost, b_seq, b_len)
-    if not w_len.any():  # nothing to start from: one greedy recreate of everything, to size the temperature
-        _search(1, 1e-9, 1e-9, *arguments, *solution, state)
-    arcs = max(1, int(w_len.sum()) + int((w_len > 0).sum()))
-    mean_arc = max(1e-3, float(w_cost.sum()) / arcs)
+    if not length.any():  # nothing to start from: one greedy recreate of everything, to size the temperature
+        _search(1, 1e-9, 1e-9, m, w, a, b, where, state)
+    arcs = max(1, int(length.sum()) + int((length > 0).sum()))
+    mean_arc = max(1e-3, float(cost.sum()) / arcs)
     t_start, t_end = START_TEMPERATURE * mean_arc, END_TEMPERATURE * mean_arc
 
     def temperature(share: float) -> float:
         return float(t_start * (t_end / t_start) ** min(1.0, share))
 
     if iterations is not None:
-        _search(iterations, t_start, t_end, *arguments, *solution, state)
+        _search(iterations, t_start, t_end, m, w, a, b, where, state)
     else:
-        chunk, best_seen, aim = 50, state[1], 0.1  # iterations per call, sized to about `aim` seconds
+        chunk, best_seen, aim = 50, state[1], 0.1  # steps per call, sized to take about `aim` seconds
         begun = time.perf_counter()
         span = max(1e-3, started + time_limit_s - begun)
         while (now := time.perf_counter()) < started + time_limit_s:
             share = (now - begun) / span
-            _search(chunk, temperature(share), temperature(share + aim / span), *arguments, *solution, state)
+            _search(chunk, temperature(share), temperature(share + aim / span), m, w, a, b, where, state)
             chunk = max(10, min(50_000, int(chunk * aim / max(time.perf_counter() - now, 1e-4))))
             if on_solution is not None and state[1] < best_seen:
                 best_seen = state[1]
                 on_solution(round(best_seen))
-    found = _solution(problem, b_seq, b_len, d, t, time.perf_counter() - started)
+    found = _solution(problem, b, via_f, home_f, m, time.perf_counter() - started)
     mandatory = {s.id for s in problem.stops if s.penalty_m is None}
     if missing := [k for k in found.dropped if k in mandatory]:
         raise InvalidInput(
@@ -358,28 +536,48 @@ def improve(
 
 
 def _solution(
-    problem: Problem, seq: np.ndarray, length: np.ndarray, d: np.ndarray, t: np.ndarray, spent: float
+    problem: Problem,
+    plan: tuple[np.ndarray, ...],
+    via_f: np.ndarray,
+    home_f: np.ndarray,
+    m: _Model,
+    spent: float,
 ) -> Solution:
-    """The search's routes as a plan: each stop's arrival and the load carried on."""
-    base = len(problem.depots)
-    depot_of = {dp.id: n for n, dp in enumerate(problem.depots)}
+    """The search's routes as a plan: each stop's and facility's arrival, and the load carried on."""
+    seq, brk, length = plan[0], plan[1], plan[2]
+    depots = len(problem.depots)
     routes, served = [], set()
+
+    def facility(f: int, at: int, clock: float, driven: float) -> tuple[int, float, float]:
+        """Drive from place `at` to facility `f` and unload there: its visit appended."""
+        there = depots + f
+        clock += m.t[at, there]
+        visits.append(Visit(kind="facility", id=problem.facilities[f].id, load=0, arrival_s=round(clock)))
+        return there, clock + problem.facilities[f].unload_s, driven + m.d[at, there]
+
     for k, vehicle in enumerate(problem.vehicles):
         if not length[k]:
             continue
-        home = depot_of[vehicle.depot]
-        at, clock, load, driven, visits = home, 0.0, 0, 0.0, []
-        for s in seq[k, : length[k]]:
-            stop, place = problem.stops[s], base + int(s)
-            clock += t[at, place]
-            driven += d[at, place]
+        home = int(m.dep[k])
+        at, clock, load, driven = home, 0.0, 0, 0.0
+        visits: list[Visit] = []
+        previous = -1
+        for i, s in enumerate(seq[k, : length[k]]):
+            stop, place = problem.stops[s], int(m.place[s])
+            if brk[k, i]:
+                at, clock, driven = facility(int(via_f[previous, s]), at, clock, driven)
+                load = 0
+            clock += m.t[at, place]
+            driven += m.d[at, place]
             load += stop.demand
             visits.append(Visit(kind="stop", id=stop.id, load=load, arrival_s=round(clock)))
             clock += stop.service_time_s
             served.add(stop.id)
-            at = place
-        clock += t[at, home]
-        driven += d[at, home]
+            at, previous = place, int(s)
+        if home_f[previous, home] >= 0:
+            at, clock, driven = facility(int(home_f[previous, home]), at, clock, driven)
+        clock += m.t[at, home]
+        driven += m.d[at, home]
         routes.append(Route(vehicle=vehicle.id, visits=tuple(visits), distance_m=driven, duration_s=clock))
     return Solution(
         problem=problem.name,

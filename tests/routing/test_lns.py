@@ -11,23 +11,36 @@ import pytest
 from core.errors import InvalidInput
 from routing import lns
 from routing.cvrplib import best_known, load
-from routing.decompose import solve_large
+from routing.decompose import objective, solve_large
 from routing.problem import Break, Depot, Facility, Problem, Solution, Stop, Vehicle
 from routing.solver import solve
+from tests.routing.test_decompose import town
 
 CVRPLIB = Path(__file__).resolve().parents[3] / "shared" / "data" / "cvrplib"
 NOTHING = Solution(problem="-", routes=(), distance_m=0.0, solve_s=0.0)
 
 
 def _driven(problem: Problem, solution: Solution) -> float:
-    """What the routes drive, summed from the matrix afresh (depots, then facilities, then stops)."""
+    """What the routes drive, summed from the matrix afresh (depots, then facilities, then stops); each
+    trip within its truck's capacity, the loads as told, and every route unloaded before it ends."""
     d = np.asarray(problem.distance_m)
+    depots = [dp.id for dp in problem.depots]
     base = len(problem.depots) + len(problem.facilities)
     place = {s.id: base + n for n, s in enumerate(problem.stops)}
-    home = {v.id: [dp.id for dp in problem.depots].index(v.depot) for v in problem.vehicles}
+    place |= {f.id: len(depots) + n for n, f in enumerate(problem.facilities)}
+    demand = {s.id: s.demand for s in problem.stops}
+    vehicles = {v.id: v for v in problem.vehicles}
     total = 0.0
     for route in solution.routes:
-        places = [home[route.vehicle], *(place[k] for k in route.stops), home[route.vehicle]]
+        vehicle, carried = vehicles[route.vehicle], 0
+        for visit in route.visits:
+            carried = 0 if visit.kind == "facility" else carried + demand[visit.id]
+            assert visit.load == carried <= vehicle.capacity
+        if problem.facilities:
+            assert route.visits[-1].kind == "facility"
+        assert route.duration_s <= vehicle.shift_s
+        home = depots.index(vehicle.depot)
+        places = [home, *(place[v.id] for v in route.visits), home]
         total += sum(d[a, b] for a, b in itertools.pairwise(places))
     return total
 
@@ -140,7 +153,7 @@ def test_mandatory_stops_that_fit_no_truck_are_named_not_dropped_in_silence() ->
         lns.improve(problem, NOTHING, time_limit_s=5, iterations=100)
 
 
-def test_only_problems_without_clocks_or_facility_trips_fit() -> None:
+def test_only_problems_without_clocks_fit() -> None:
     plain = Problem(
         depots=(Depot(id="depot"),),
         vehicles=(Vehicle(id="truck", capacity=10, depot="depot"),),
@@ -157,7 +170,8 @@ def test_only_problems_without_clocks_or_facility_trips_fit() -> None:
     assert not lns.fits(plain.model_copy(update={"vehicles": (lunch,)}))
     assert not lns.fits(plain.model_copy(update={"vehicles": (later,)}))
     tip = plain.model_copy(update={"facilities": (Facility(id="tip"),), "distance_m": _line(3)})
-    assert not lns.fits(tip)
+    assert lns.fits(tip)
+    assert not lns.fits(tip.model_copy(update={"facilities": (Facility(id="tip", opening_s=(0, 3600)),)}))
 
 
 def test_solve_large_starts_from_or_tools_and_ends_near_the_best_known(x101: tuple[Problem, float]) -> None:
@@ -168,3 +182,39 @@ def test_solve_large_starts_from_or_tools_and_ends_near_the_best_known(x101: tup
     assert heard[-1] == min(heard) < heard[0]
     assert found.solve_s < 9.5
     assert found.distance_m <= bks * 1.03  # OR-Tools alone: 5.3 % at 2 s, 2.1 % at 60 s
+
+
+def test_a_full_truck_unloads_and_goes_on_and_unloads_before_it_comes_home() -> None:
+    # a line: depot 0, tip at 1 km, bins at 2..5 km; a truck holds two bins
+    problem = Problem(
+        depots=(Depot(id="depot"),),
+        facilities=(Facility(id="tip", unload_s=600, unload_cost_m=500),),
+        vehicles=(Vehicle(id="truck", capacity=2, depot="depot"),),
+        stops=tuple(Stop(id=f"s{n}", demand=1, service_time_s=60) for n in range(2, 6)),
+        distance_m=_line(6),
+        speed_kmh=36.0,
+    )
+    found = lns.improve(problem, NOTHING, time_limit_s=5, iterations=300)
+    (route,) = found.routes
+    assert [v.kind for v in route.visits] == ["stop", "stop", "facility", "stop", "stop", "facility"]
+    assert (
+        found.distance_m == pytest.approx(_driven(problem, found)) == 14_000
+    )  # 3 out, 2 to the tip, 4 out, 4 back, 1 home
+    times = [v.arrival_s for v in route.visits]
+    assert times == sorted(times)
+    assert route.duration_s == 1400 + 4 * 60 + 2 * 600  # driving, service, unloading
+    ours = objective(problem, found.routes, found.dropped)
+    theirs = solve(problem, time_limit_s=1)
+    assert ours <= objective(problem, theirs.routes, theirs.dropped)
+
+
+def test_on_a_town_with_a_tip_it_keeps_every_rule_and_beats_or_tools_alone() -> None:
+    problem = town(150, trucks=4, optional_every=9, shift_h=8)
+    start = solve(problem, time_limit_s=3)
+    found = lns.improve(problem, start, time_limit_s=60, iterations=30_000)
+    assert {k for r in found.routes for k in r.stops} | set(found.dropped) == {s.id for s in problem.stops}
+    assert sum(len(r.stops) for r in found.routes) == len({k for r in found.routes for k in r.stops})
+    assert not {s.id for s in problem.stops if s.penalty_m is None} & set(found.dropped)
+    assert found.distance_m == pytest.approx(_driven(problem, found))
+    before = objective(problem, start.routes, start.dropped)
+    assert objective(problem, found.routes, found.dropped) < before * 0.99
