@@ -57,9 +57,9 @@ def _seed(seed: int) -> None:
 
 
 @njit(cache=True)
-def _measure(
+def _measure(  # type: ignore[no-untyped-def]
     r, seq, brk, length, trip_load, merge, d, t, place, demand, svc, cap, h, via_c, via_t, home_c, home_t
-):  # type: ignore[no-untyped-def]
+):
     """Route `r`'s (cost, duration) from scratch, and each position's trip load; with `merge`, neighbouring
     trips that fit in one truckload become one (a ruin leaves them lighter)."""
     n = length[r]
