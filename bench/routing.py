@@ -1,7 +1,7 @@
 """The route optimiser on CVRPLIB X instances against their best known, with VROOM in the same run.
 
-Ours: OR-Tools (routing/solver.py; from 150 stops on 8 routes or more, in parts: routing/decompose.py)
-at a 10 s and a 60 s budget. The peer: VROOM through pyvroom at
+Ours: `solve_large` at a 10 s and a 60 s budget: OR-Tools' plan of a few seconds (routing/solver.py),
+then our ruin and recreate from it for the rest (routing/lns.py). The peer: VROOM through pyvroom at
 its default exploration level 5 with 2 threads. Gaps are to the best-known solutions in
 shared/data/cvrplib. The last line is one JSON object with the 60 s figures.
 

@@ -61,6 +61,7 @@ def solve_large(
     warm_start: Solution | None = None,
     part_stops: int = PART_STOPS,
     part_s: float | None = None,
+    iterations: int | None = None,
 ) -> Solution:
     """The best plan found within `time_limit_s`, the way that serves `problem` best.
 
@@ -68,28 +69,36 @@ def solve_large(
     facility), OR-Tools' plan of a few seconds is where it starts. Otherwise OR-Tools alone: one search
     over everything, then parts of neighbouring routes (`part_stops` stops, `part_s` seconds each)
     re-solved within the rest of the budget, each kept when cheaper. Small problems, and days of few
-    long routes (more than half a part's stops per truck), go to one search whole."""
+    long routes (more than half a part's stops per truck), go to one search whole.
+
+    `iterations`: a fixed amount of search instead of the clock, so that a `seed` gives the same plan
+    every time: OR-Tools' first plan, then that many ruin-and-recreate steps (or, where they do not
+    serve, that many OR-Tools plans); `time_limit_s` still caps it."""
     started = time.perf_counter()
     if lns.fits(problem) and problem.stops:
         # OR-Tools' plan, then our ruin and recreate from it (X-n513-k21 at 60 s: 0.3 % instead of 6.4 %)
         try:
             first = solve(
                 problem,
-                time_limit_s=max(min(LNS_FIRST_S, time_limit_s * 0.2), 0.1),
+                time_limit_s=time_limit_s if iterations else max(min(LNS_FIRST_S, time_limit_s * 0.2), 0.1),
                 warm_start=warm_start,
                 on_solution=on_solution,
+                solution_limit=1 if iterations else None,
             )
         except InvalidInput:  # no first plan in so short a time: the search builds its own
             first = warm_start or Solution(problem=problem.name, routes=(), distance_m=0.0, solve_s=0.0)
         rest = time_limit_s - (time.perf_counter() - started)
-        found = lns.improve(problem, first, time_limit_s=rest, seed=seed, on_solution=on_solution)
+        found = lns.improve(
+            problem, first, time_limit_s=rest, seed=seed, iterations=iterations, on_solution=on_solution
+        )
         return found.model_copy(update={"solve_s": time.perf_counter() - started})
     if (
         len(problem.stops) < max(DECOMPOSE_FROM, part_stops)
         or len(problem.vehicles) < MIN_ROUTES
         or len(problem.stops) / len(problem.vehicles) > part_stops / 2  # long routes: parts of two or more
     ):
-        return solve(problem, time_limit_s=time_limit_s, on_solution=on_solution, warm_start=warm_start)
+        return solve(problem, time_limit_s=time_limit_s, on_solution=on_solution, warm_start=warm_start,
+                     solution_limit=iterations)  # fmt: skip
     assert problem.distance_m is not None
     # short budgets need most of it for the first plan (X-n214-k11 at 10 s: 18.2 % with 3 s, 13.9 % with 6)
     first_s = max(time_limit_s * FIRST_SHARE, min(time_limit_s * 0.6, FIRST_AT_LEAST_S))

@@ -449,8 +449,8 @@ def improve(
     iterations: int | None = None,
     on_solution: Callable[[int], None] | None = None,
 ) -> Solution:
-    """The best plan found from `start` within `time_limit_s` (or exactly `iterations` steps, which makes
-    it repeatable); `problem` must fit (see `fits`)."""
+    """The best plan found from `start` within `time_limit_s`, or in `iterations` steps (the same plan
+    for the same seed, unless `time_limit_s` cuts it short); `problem` must fit (see `fits`)."""
     assert fits(problem)
     started = time.perf_counter()
     m, via_f, home_f = _model(problem)
@@ -512,19 +512,26 @@ def improve(
     def temperature(share: float) -> float:
         return float(t_start * (t_end / t_start) ** min(1.0, share))
 
-    if iterations is not None:
-        _search(iterations, t_start, t_end, m, w, a, b, where, state)
-    else:
-        chunk, best_seen, aim = 50, state[1], 0.1  # steps per call, sized to take about `aim` seconds
-        begun = time.perf_counter()
-        span = max(1e-3, started + time_limit_s - begun)
-        while (now := time.perf_counter()) < started + time_limit_s:
-            share = (now - begun) / span
-            _search(chunk, temperature(share), temperature(share + aim / span), m, w, a, b, where, state)
+    # steps per call: sized to take about `aim` seconds, or fixed when the count is (the same plan each
+    # time: a chunk's temperatures fall as they would in one call)
+    chunk, best_seen, aim, done = 50 if iterations is None else 1000, state[1], 0.1, 0
+    begun = time.perf_counter()
+    span = max(1e-3, started + time_limit_s - begun)
+    while (now := time.perf_counter()) < started + time_limit_s:
+        if iterations is None:
+            steps, share, share_to = chunk, (now - begun) / span, (now - begun + aim) / span
+        elif done < iterations:
+            steps = min(chunk, iterations - done)
+            share, share_to = done / iterations, (done + steps) / iterations
+        else:
+            break
+        _search(steps, temperature(share), temperature(share_to), m, w, a, b, where, state)
+        done += steps
+        if iterations is None:
             chunk = max(10, min(50_000, int(chunk * aim / max(time.perf_counter() - now, 1e-4))))
-            if on_solution is not None and state[1] < best_seen:
-                best_seen = state[1]
-                on_solution(round(best_seen))
+        if on_solution is not None and state[1] < best_seen:
+            best_seen = state[1]
+            on_solution(round(best_seen))
     found = _solution(problem, b, via_f, home_f, m, time.perf_counter() - started)
     mandatory = {s.id for s in problem.stops if s.penalty_m is None}
     if missing := [k for k in found.dropped if k in mandatory]:

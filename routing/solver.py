@@ -132,8 +132,10 @@ def solve(
     on_solution: Callable[[int], None] | None = None,
     warm_start: Solution | None = None,
     first_solution: str = "PARALLEL_CHEAPEST_INSERTION",
+    solution_limit: int | None = None,
 ) -> Solution:
     """The best plan found within `time_limit_s`; `on_solution` hears each better plan's cost.
+    `solution_limit`: stop after that many plans instead (repeatable, where the clock is not).
 
     `warm_start`: a previous plan (yesterday's, or before a re-plan) to start the search from; its
     stops that are gone are skipped, new ones are inserted by the search.
@@ -211,6 +213,8 @@ def solve(
     parameters.first_solution_strategy = getattr(routing_enums_pb2.FirstSolutionStrategy, first_solution)
     parameters.local_search_metaheuristic = routing_enums_pb2.LocalSearchMetaheuristic.GUIDED_LOCAL_SEARCH
     parameters.time_limit.FromMilliseconds(int(time_limit_s * 1000))
+    if solution_limit is not None:
+        parameters.solution_limit = solution_limit
     start = _initial(problem, layout, model, manager, warm_start) if warm_start is not None else None
     if start is not None:
         assignment = model.SolveFromAssignmentWithParameters(start, parameters)

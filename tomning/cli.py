@@ -322,11 +322,27 @@ def route_solve(
     vroom_out: Annotated[
         Path | None, typer.Option(help="Write the solution in VROOM's output format here.")
     ] = None,
+    seed: Annotated[int, typer.Option(help="Seed of the search's random choices.")] = 0,
+    iterations: Annotated[
+        int | None,
+        typer.Option(
+            min=1,
+            help="Search this many steps instead of until the time limit: the same plan for the same seed.",
+        ),
+    ] = None,
 ) -> None:
     """Plan the routes: each truck's stops in order with its trips to unload, shown as a table."""
     from tomning.routes import solve_file
 
-    solve_file(problem_file, time_limit_s=time_limit_s, out=out, map_file=map_file, vroom_out=vroom_out)
+    solve_file(
+        problem_file,
+        time_limit_s=time_limit_s,
+        out=out,
+        map_file=map_file,
+        vroom_out=vroom_out,
+        seed=seed,
+        iterations=iterations,
+    )
 
 
 keys = typer.Typer(help="API keys: make one for a tenant (or the platform), list, revoke.")

@@ -39,7 +39,14 @@ def read_problem(path: Path) -> Problem:
 
 
 def solve_file(
-    path: Path, *, time_limit_s: float, out: Path | None, map_file: Path | None, vroom_out: Path | None = None
+    path: Path,
+    *,
+    time_limit_s: float,
+    out: Path | None,
+    map_file: Path | None,
+    vroom_out: Path | None = None,
+    seed: int = 0,
+    iterations: int | None = None,
 ) -> None:
     from routing.decompose import solve_large
 
@@ -65,7 +72,9 @@ def solve_file(
         ticker = threading.Thread(target=tick, daemon=True)
         ticker.start()
         try:
-            solution = solve_large(problem, time_limit_s=time_limit_s, on_solution=best.append)
+            solution = solve_large(
+                problem, time_limit_s=time_limit_s, on_solution=best.append, seed=seed, iterations=iterations
+            )
         except InvalidInput as exc:
             done.set()
             raise typer.BadParameter(str(exc)) from exc

@@ -85,3 +85,18 @@ def test_solve_takes_a_vroom_problem_and_answers_in_vroom_form(tmp_path: Path) -
     run = subprocess.run(command, capture_output=True, text=True, check=False)
     assert run.returncode == 2
     assert "one time window per job for now" in run.stderr
+
+
+def test_a_seed_and_a_number_of_steps_give_the_same_plan_each_run(tmp_path: Path) -> None:
+    problem = with_disposal(trucks=3)
+    (tmp_path / "problem.json").write_text(problem.model_dump_json())
+    plans = []
+    for run in ("a", "b"):
+        steps = ("--seed", "5", "--iterations", "2000")
+        tomning("route", "solve", "problem.json", *steps, "--out", f"{run}.json", cwd=tmp_path)
+        plan = Solution.model_validate_json((tmp_path / f"{run}.json").read_text())
+        plans.append([(r.vehicle, [(v.kind, v.id) for v in r.visits]) for r in plan.routes])
+    assert plans[0] == plans[1]
+    assert sorted(s for _, visits in plans[0] for kind, s in visits if kind == "stop") == sorted(
+        s.id for s in problem.stops
+    )
