@@ -12,7 +12,7 @@ from __future__ import annotations
 from collections import defaultdict
 from collections.abc import Iterable, Mapping, Sequence
 from datetime import date, datetime, time, timedelta
-from typing import NamedTuple
+from typing import Literal, NamedTuple
 from zoneinfo import ZoneInfo
 
 from pydantic import ConfigDict, Field, model_validator
@@ -114,6 +114,12 @@ class FleetSpec(Frozen):
         default=PENALTY_M_PER_FILL,
         ge=0,
         description="what leaving an optional bin costs, per unit of fill (m)",
+    )
+    due_at_rate: Literal["forecast", "fastest"] = Field(
+        default="forecast",
+        description="a bin is mandatory when it would cross its threshold before the next collection "
+        "at its forecast rate, or ('fastest') at the fastest rate its band allows: fewer overflows, "
+        "emptier bins at emptying",
     )
     auto_replan: bool = Field(
         default=False,
@@ -256,25 +262,18 @@ def make_plan(
     )  # fmt: skip
 
 
-BAND = {Reliability.HIGH: 0.2, Reliability.MEDIUM: 0.35, Reliability.LOW: 0.6}  # rate's relative spread
-
-
 def forecast_band(
     tenant: str, predicted: Iterable[Forecast], now: datetime, hours: int = 48, step_h: int = 3
 ) -> list[Measurement]:
-    """Each bin's forecast ahead, with a band as wide as its reliability warrants (`forecasts`, which
-    the bin dashboard draws)."""
+    """Each bin's forecast ahead with its band, the fill at its slowest and fastest likely rate
+    (`forecasts`, which the bin dashboard draws)."""
     out: list[Measurement] = []
     for f in predicted:
-        spread = BAND[f.reliability]
         points = []
         for h in range(0, hours + 1, step_h):
             at = now + timedelta(hours=h)
-            level = f.level_at(at)
-            gained = level - f.filling_level
-            low = min(1.0, max(0.0, f.filling_level + gained * (1 - spread)))
-            high = min(1.0, max(0.0, f.filling_level + gained * (1 + spread)))
-            points.append((at, round(level, 4), round(low, 4), round(high, 4)))
+            low, high = f.band_at(at)
+            points.append((at, round(f.level_at(at), 4), round(low, 4), round(high, 4)))
         out += forecast_points(tenant=tenant, bin_id=f.bin_id, points=points)
     return out
 
@@ -328,11 +327,13 @@ def select(
     safety: float = 1.0,
     max_interval_days: Mapping[Fraction, float] | None = None,
     min_interval_days: Mapping[Fraction, float] | None = None,
+    fastest: bool = False,
 ) -> dict[str, tuple[Bin, float, bool]]:
     """Which bins a day collects: {bin id: (bin, fill at collection, mandatory)}.
 
-    Mandatory: its forecast crosses its threshold before the next collection day could reach it, or
-    its fraction's longest interval would pass first (a bin with no emptying seen is overdue).
+    Mandatory: its forecast crosses its threshold before the next collection day could reach it (with
+    `fastest`, at the fastest rate of its band), or its fraction's longest interval would pass first
+    (a bin with no emptying seen is overdue).
     Optional (a penalty growing with its fill): at `optional_from` or more when collected today, and
     not sooner than its fraction's shortest interval after the last emptying. A bin without a forecast
     (a silent sensor, never seen emptied) comes along as if full.
@@ -352,10 +353,8 @@ def select(
         early = b.fraction in shortest and f.emptied_at is not None and (
             collection - f.emptied_at < timedelta(days=shortest[b.fraction])
         )  # fmt: skip
-        if (
-            overdue
-            or f.filling_level + (f.level_at(next_collection) - f.filling_level) * safety >= b.threshold
-        ):
+        ahead = f.band_at(next_collection)[1] if fastest else f.level_at(next_collection)
+        if overdue or f.filling_level + (ahead - f.filling_level) * safety >= b.threshold:
             stops[b.id] = (b, fill, True)
         elif fill >= optional_from and not early:
             stops[b.id] = (b, fill, False)
@@ -379,7 +378,7 @@ def plan_day(
     stops = select(
         bins, predicted, collection=start + half_shift, next_collection=next_start + half_shift,
         optional_from=fleet.optional_from, safety=fleet.safety, max_interval_days=fleet.max_interval_days,
-        min_interval_days=fleet.min_interval_days,
+        min_interval_days=fleet.min_interval_days, fastest=fleet.due_at_rate == "fastest",
     )  # fmt: skip
     by_id = {b.id: b for b in bins}
     for k in urgent:

@@ -8,6 +8,8 @@ up to 24 hours before it, and its error is how far its predicted crossing lies f
 - last observed rate: the fill gained over the last 24 hours of readings, carried on;
 - fixed average: the mean daily fill of the bin's kind and fraction over the whole fleet.
 Readings are what the sensors said (filling level from distance), the truth what the bins did.
+Also measured: how often the truth lies within our forecast's band (its earliest to latest crossing,
+from the 10 % and 90 % rates), and the band's median width.
 
     python -m bench.forecast [--quick] [--bins N] [--weeks N]
 """
@@ -34,6 +36,7 @@ from core.models import Bin
 console = Console(stderr=True)
 AHEAD = timedelta(hours=24)
 CAP_H = 14 * 24.0  # a forecast that never crosses counts as two weeks out
+SLACK = timedelta(hours=1)  # readings are hourly: the band covers a crossing within the hour
 
 
 Series = dict[str, list[tuple[datetime, float]]]
@@ -91,6 +94,8 @@ def main() -> None:
             gains[kind_of(b).value, b.fraction.value].append(rise / (len(levels) / 24))
         average = {key: statistics.mean(values) for key, values in gains.items()}
         errors: dict[str, list[float]] = {"tomning": [], "last_rate": [], "fixed_average": []}
+        covered: list[bool] = []  # the truth within our band (earliest to latest crossing)
+        widths: list[float] = []
         # the rhythm of each kind, learned from the first week's readings, as the planner learns it
         first_week = START + timedelta(days=7)
         rhythms = {
@@ -115,6 +120,10 @@ def main() -> None:
                                 rhythm=rhythms[kind_of(b)])  # fmt: skip
                 assert ours is not None
                 ours_h = (ours.full_at - made).total_seconds() / 3600 if ours.full_at else CAP_H
+                earliest = ours.full_earliest or made + timedelta(hours=CAP_H)
+                latest = ours.full_latest or made + timedelta(hours=CAP_H)
+                covered.append(earliest - SLACK <= crossing <= latest + SLACK)
+                widths.append(min(CAP_H, (latest - earliest).total_seconds() / 3600))
                 cycle = since_emptying(seen)  # fair to the baseline: not across an emptying
                 day_ago = [p for p in cycle if p[0] >= made - timedelta(hours=24)]
                 if len(day_ago) < 2:  # a silent or just-emptied day: the last two readings there are
@@ -136,6 +145,8 @@ def main() -> None:
         "better_baseline": "last_rate" if mae["last_rate"] <= mae["fixed_average"] else "fixed_average",
         "improvement": round(1 - mae["tomning"] / better, 3),
         "median_abs_error_h": {name: round(statistics.median(v), 2) for name, v in errors.items()},
+        "band_coverage": round(sum(covered) / len(covered), 3),
+        "band_median_width_h": round(statistics.median(widths), 1),
         "crossings": len(errors["tomning"]),
         "bins": len(bins),
         "weeks": weeks,

@@ -98,9 +98,9 @@ def fixed_schedule(bins: list[Bin]) -> dict[str, set[int]]:
     return out
 
 
-def fleet_spec(trucks: int, **policy: float) -> FleetSpec:
+def fleet_spec(trucks: int, **policy: Any) -> FleetSpec:
     return FleetSpec(
-        **policy,  # type: ignore[arg-type]
+        **policy,
         depots=(PlaceSpec(id="depot", location=DEPOT),),
         facilities=(FacilitySpec(id="moskogen", location=MOSKOGEN, unload_s=900),),
         vehicles=tuple(
@@ -129,7 +129,7 @@ class Tally:
 
 
 def live(policy: str, bins: list[Bin], *, weeks: int, trucks: int, time_limit_s: float, seed: int,
-         tuning: dict[str, float], advance: Callable[[], None] = lambda: None) -> Tally:  # fmt: skip
+         tuning: dict[str, Any], advance: Callable[[], None] = lambda: None) -> Tally:  # fmt: skip
     """One policy's weeks, hour by hour; `advance` hears each hour lived."""
     sim = Fleet(bins, seed=seed, start=START - WARM_UP, fault_share=0.05)
     fleet = fleet_spec(trucks, **tuning)
@@ -259,6 +259,9 @@ def main() -> None:
     parser.add_argument("--optional-from", type=float, default=None, help="the planner's optional_from")
     parser.add_argument("--penalty-m", type=float, default=None, help="the planner's optional_penalty_m")
     parser.add_argument("--safety", type=float, default=None, help="the planner's safety factor")
+    parser.add_argument(
+        "--due-at-rate", choices=("forecast", "fastest"), default=None, help="the planner's due_at_rate"
+    )
     args = parser.parse_args()
     size = args.bins or (400 if args.quick else 1520)
     weeks = args.weeks or (1 if args.quick else 4)
@@ -269,8 +272,9 @@ def main() -> None:
         ("optional_from", args.optional_from),
         ("optional_penalty_m", args.penalty_m),
         ("safety", args.safety),
+        ("due_at_rate", args.due_at_rate),
     )
-    tuning = {k: v for k, v in asked if v is not None}
+    tuning: dict[str, Any] = {k: v for k, v in asked if v is not None}
     started = time.perf_counter()
     options = {"weeks": weeks, "trucks": trucks, "time_limit_s": limit, "seed": 11, "tuning": tuning}
     results = live_both(bins, options, apart=args.workers > 1)
@@ -291,7 +295,7 @@ def main() -> None:
         "route_search_s": limit,
         "overflow_bin_hours_by_kind": {p: dict(t.overflow_by_kind) for p, t in results.items()},
         "policy": fleet_spec(trucks, **tuning).model_dump(
-            include={"optional_from", "optional_penalty_m", "safety"}
+            include={"optional_from", "optional_penalty_m", "safety", "due_at_rate"}
         ),
         "seconds": round(time.perf_counter() - started),
         "quick": args.quick,

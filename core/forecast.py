@@ -4,8 +4,9 @@ on the clock of its kind's weekly rhythm.
 Bins fill faster at some hours and days (households in the evening, parks at weekends). A
 `Rhythm`, learned from many bins' readings, says how fast bins of a kind fill in each hour of the
 week against their mean; a bin's rate is then fitted, and projected, in rhythm time. A bin just
-emptied fills as it did the cycle before; one with too little history borrows the median rate of
-its fraction; `reliability` says which.
+emptied fills as it did the cycle before; one with too little history borrows the rate of similar
+bins; `reliability` says which. The uncertainty is a band: the slowest and fastest rates the bin
+showed over half-days of its cycle (10 % and 90 %), and the earliest and latest crossing they give.
 """
 
 from __future__ import annotations
@@ -29,6 +30,9 @@ EMPTYING_DROP = 0.3
 STUCK_READINGS = 8
 BORROWED_QUANTILE = 0.75
 STUCK_EMPTIED_SLACK = timedelta(hours=2)  # an emptying just before the first frozen reading
+BAND = (0.1, 0.9)  # the band's quantiles of the rates a bin showed over half a day or more
+BAND_SPAN_H = 12.0  # rhythm hours: pairs of readings at least this far apart give the band
+BORROWED_BAND = (0.5, 1.6)  # a borrowed rate, as a share of it: bins of a kind differ that much
 
 
 class Reliability(StrEnum):
@@ -109,15 +113,31 @@ class Forecast(Frozen):
     emptied_at: AwareDatetime | None = Field(
         None, description="the last emptying seen (readings or a driver)"
     )
+    rate_band_per_day: tuple[float, float] = Field(
+        default=(0.0, 0.0),
+        description="the uncertainty: slowest and fastest likely rate (10 % and 90 % of the bin's own "
+        "half-day rates; borrowed rates 0.5 to 1.6 times)",
+    )
+    full_earliest: AwareDatetime | None = Field(None, description="the crossing at the fastest likely rate")
+    full_latest: AwareDatetime | None = Field(
+        None, description="the crossing at the slowest likely rate (None: beyond two weeks)"
+    )
 
     _rhythm: Rhythm | None = PrivateAttr(default=None)
 
-    def level_at(self, when: datetime) -> float:
+    def level_at(self, when: datetime, rate_per_day: float | None = None) -> float:
+        """The fill at `when`, at the forecast's rate or at `rate_per_day`."""
         if self._rhythm is None:
             days = (when - self.observed_at).total_seconds() / 86_400
         else:
             days = (self._rhythm.hours(when) - self._rhythm.hours(self.observed_at)) / 24
-        return min(1.0, max(0.0, self.filling_level + self.rate_per_day * max(0.0, days)))
+        rate = self.rate_per_day if rate_per_day is None else rate_per_day
+        return min(1.0, max(0.0, self.filling_level + rate * max(0.0, days)))
+
+    def band_at(self, when: datetime) -> tuple[float, float]:
+        """The fill at `when` at the slowest and the fastest likely rate."""
+        slow, fast = self.rate_band_per_day
+        return self.level_at(when, slow), self.level_at(when, fast)
 
 
 def since_emptying(points: Sequence[tuple[datetime, float]]) -> list[tuple[datetime, float]]:
@@ -159,8 +179,8 @@ def frozen_since(points: Sequence[tuple[datetime, float]]) -> tuple[datetime, fl
     return points[k]
 
 
-def theil_sen_per_day(points: Sequence[tuple[datetime, float]], rhythm: Rhythm | None = None) -> float:
-    """The median of pairwise slopes, per (rhythm) day: one spike or a stuck stretch barely moves it."""
+def _slopes(points: Sequence[tuple[datetime, float]], rhythm: Rhythm | None) -> tuple[np.ndarray, np.ndarray]:
+    """Every pair of readings (at most `_MAX_POINTS`, evenly taken): (days apart, fill per day)."""
     step = max(1, len(points) // _MAX_POINTS)
     sample = points[::step]
     clock = (lambda t: t.timestamp() / 86_400) if rhythm is None else (lambda t: rhythm.hours(t) / 24)
@@ -170,7 +190,42 @@ def theil_sen_per_day(points: Sequence[tuple[datetime, float]], rhythm: Rhythm |
     dt = (days[None, :] - days[:, None])[upper]
     dl = (levels[None, :] - levels[:, None])[upper]
     later = dt > 0
-    return float(np.median(dl[later] / dt[later])) if later.any() else 0.0
+    return dt[later], dl[later] / dt[later]
+
+
+def theil_sen_per_day(points: Sequence[tuple[datetime, float]], rhythm: Rhythm | None = None) -> float:
+    """The median of pairwise slopes, per (rhythm) day: one spike or a stuck stretch barely moves it."""
+    _, slopes = _slopes(points, rhythm)
+    return float(np.median(slopes)) if len(slopes) else 0.0
+
+
+def rate_band(
+    points: Sequence[tuple[datetime, float]], rhythm: Rhythm | None, rate: float
+) -> tuple[float, float]:
+    """How slow and how fast the bin may go on: the 10 % and 90 % quantiles of the rates it showed
+    between readings half a (rhythm) day or more apart (all pairs when it has fewer than three such),
+    always around `rate`."""
+    gaps, slopes = _slopes(points, rhythm)
+    wide = slopes[gaps >= BAND_SPAN_H / 24]
+    chosen = wide if len(wide) >= 3 else slopes
+    if not len(chosen):
+        return rate * BORROWED_BAND[0], rate * BORROWED_BAND[1]
+    low, high = (float(q) for q in np.quantile(chosen, BAND))
+    return max(0.0, min(low, rate)), max(high, rate)
+
+
+def _crossing(
+    level: float, threshold: float, rate: float, observed_at: datetime, rhythm: Rhythm | None
+) -> datetime | None:
+    """When a bin at `level` at `observed_at`, filling at `rate`, crosses `threshold` (None: not within
+    the horizon, or never)."""
+    if level >= threshold:
+        return observed_at
+    if rate > 0 and rhythm is not None:
+        return rhythm.when(observed_at, (threshold - level) / rate * 24)
+    if rate > 0 and (threshold - level) / rate <= HORIZON.days:
+        return observed_at + timedelta(days=(threshold - level) / rate)
+    return None
 
 
 def estimate(
@@ -195,25 +250,24 @@ def estimate(
         rate = max(0.0, theil_sen_per_day(run, rhythm))
         good = len(run) >= GOOD_POINTS and span >= GOOD_SPAN
         reliability = Reliability.HIGH if good else Reliability.MEDIUM
+        band = rate_band(run, rhythm, rate)
     elif (before := previous_cycle(points, run, rhythm)) is not None:  # just emptied: as the cycle before
         rate, reliability = before, Reliability.MEDIUM
+        band = rate_band(since_emptying([p for p in points if p[0] < run[0][0]]), rhythm, rate)
     else:
         rate, reliability = fallback_rate_per_day, Reliability.LOW
+        band = (rate * BORROWED_BAND[0], rate * BORROWED_BAND[1])
     observed_at, level = run[-1]
     if stuck(run):  # nothing seen since it froze: the fill grows from then, or from an emptying after it
         observed_at, level = frozen_since(run)
         if emptied_at is not None and emptied_at >= observed_at - STUCK_EMPTIED_SLACK:
             observed_at, level = emptied_at, 0.0
-    full_at: datetime | None = None
-    if level >= threshold:
-        full_at = observed_at
-    elif rate > 0 and rhythm is not None:
-        full_at = rhythm.when(observed_at, (threshold - level) / rate * 24)
-    elif rate > 0 and (threshold - level) / rate <= HORIZON.days:
-        full_at = observed_at + timedelta(days=(threshold - level) / rate)
     forecast = Forecast(
         bin_id=bin_id, made_at=now, filling_level=level, observed_at=observed_at, rate_per_day=rate,
-        threshold=threshold, full_at=full_at, reliability=reliability, emptied_at=emptied_at,
+        threshold=threshold, full_at=_crossing(level, threshold, rate, observed_at, rhythm),
+        reliability=reliability, emptied_at=emptied_at, rate_band_per_day=band,
+        full_earliest=_crossing(level, threshold, band[1], observed_at, rhythm),
+        full_latest=_crossing(level, threshold, band[0], observed_at, rhythm),
     )  # fmt: skip
     forecast._rhythm = rhythm
     return forecast

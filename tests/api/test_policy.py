@@ -43,6 +43,19 @@ def test_fill_and_rules_decide_together() -> None:
     assert stops["paper-3"][1] == 1.0  # taken along as if full: the driver's report tells its fill again
 
 
+def test_at_the_fastest_likely_rate_a_bin_that_wavers_is_due_a_day_sooner() -> None:
+    bins = [a_bin(id="steady"), a_bin(id="wavering")]
+    # both 0.5 today at 0.2 a day: 0.7 tomorrow, under the threshold (0.8); one has shown 0.35 a day
+    predicted = {
+        "steady": forecast("steady", 0.5, 0.2, 1).model_copy(update={"rate_band_per_day": (0.18, 0.22)}),
+        "wavering": forecast("wavering", 0.5, 0.2, 1).model_copy(update={"rate_band_per_day": (0.1, 0.35)}),
+    }
+    options = {"collection": DAY, "next_collection": DAY + timedelta(days=1), "optional_from": 0.9}
+    assert select(bins, predicted, **options) == {}  # type: ignore[arg-type]
+    due = select(bins, predicted, fastest=True, **options)  # type: ignore[arg-type]
+    assert {k: v[2] for k, v in due.items()} == {"wavering": True}
+
+
 def test_a_plan_stores_each_bins_forecast_with_a_band(world: World) -> None:
     h = world.auth("kalmar", "dispatcher")
     assert (

@@ -72,6 +72,9 @@ def test_forecasts_say_when_each_bin_is_full_and_how_sure_they_are(world: World)
     assert one["reliability"] == "high"
     assert one["rate_per_day"] > 0
     assert abs(one["rate_per_day"] - 0.004 * 24) < 0.01  # the world's first bin fills 0.4 % an hour
+    slow, fast = one["rate_band_per_day"]  # the uncertainty: the rates it showed, 10 % and 90 %
+    assert slow <= one["rate_per_day"] <= fast
+    assert one["full_earliest"] <= one["full_at"] <= one["full_latest"]
     listed = client.get("/v1/forecasts?limit=100", headers=h).json()["items"]
     fulls = [f["full_at"] for f in listed]
     assert fulls == sorted(fulls)

@@ -100,3 +100,38 @@ def test_the_rhythm_is_learned_and_forecasts_on_its_clock() -> None:
     assert 8 <= local.hour < 20  # not during the night, as a flat rate would say
     flat = Rhythm.flat(STOCKHOLM)
     assert flat.hours(T0 + timedelta(hours=5)) - flat.hours(T0) == pytest.approx(5)
+
+
+def test_the_band_holds_the_rates_a_wavering_bin_showed_and_brackets_the_crossing() -> None:
+    # fills 0.6 %/h by day and 1.4 %/h by night, alternating every 12 hours: 1 %/h on the whole
+    points, level = [], 0.05
+    for h in range(60):
+        points.append((T0 + timedelta(hours=h), level))
+        level += 0.006 if (h // 12) % 2 == 0 else 0.014
+    now = T0 + timedelta(hours=60)
+    f = estimate("b", points, threshold=0.9, now=now, fallback_rate_per_day=0.1)
+    assert f is not None
+    slow, fast = f.rate_band_per_day
+    assert slow < f.rate_per_day < fast
+    assert 0.006 * 24 <= slow <= 0.011 * 24
+    assert 0.009 * 24 <= fast <= 0.014 * 24
+    assert f.full_earliest is not None
+    assert f.full_at is not None
+    assert f.full_latest is not None
+    assert f.full_earliest < f.full_at < f.full_latest
+    low, high = f.band_at(now + timedelta(hours=12))
+    assert low < f.level_at(now + timedelta(hours=12)) < high
+
+
+def test_a_steady_bin_has_a_narrow_band_and_a_borrowed_rate_a_wide_one() -> None:
+    steady = estimate(
+        "b", hourly(48, 0.01), threshold=0.8, now=T0 + timedelta(hours=48), fallback_rate_per_day=0.1
+    )
+    assert steady is not None
+    assert steady.rate_band_per_day == pytest.approx((0.24, 0.24), rel=0.01)
+    silent = estimate(
+        "b", hourly(2, 0.01), threshold=0.8, now=T0 + timedelta(hours=2), fallback_rate_per_day=0.2
+    )
+    assert silent is not None
+    assert silent.reliability is Reliability.LOW
+    assert silent.rate_band_per_day == pytest.approx((0.1, 0.32))

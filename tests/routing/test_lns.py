@@ -16,7 +16,7 @@ from routing.problem import Break, Depot, Facility, Problem, Solution, Stop, Veh
 from routing.solver import solve
 from tests.routing.test_decompose import town
 
-CVRPLIB = Path(__file__).resolve().parents[3] / "shared" / "data" / "cvrplib"
+CVRPLIB = Path(__file__).resolve().parent / "data"  # X-n101-k25, copied from shared/data/cvrplib
 NOTHING = Solution(problem="-", routes=(), distance_m=0.0, solve_s=0.0)
 
 
