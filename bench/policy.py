@@ -123,7 +123,7 @@ class Tally:
         return {
             "truck_km": round(self.km, 1),
             "emptyings": self.emptyings,
-            "mean_fill_at_emptying": round(statistics.mean(self.fills), 3) if self.fills else 0.0,
+            "mean_fill_at_emptying": round(statistics.mean(self.fills), 4) if self.fills else 0.0,
             "overflow_bin_hours": round(self.overflow_hours, 1),
         }
 
