@@ -21,6 +21,7 @@ from core.errors import Conflict, InvalidInput, NotFound
 from core.models import (
     AwareDatetime,
     Id,
+    LeftOut,
     Outcome,
     OutcomeStatus,
     Plan,
@@ -119,7 +120,27 @@ def approve(plan_id: Number, ctx: Ctx, who: Dispatcher) -> Plan:
     summary="send an approved plan to the drivers",
 )  # fmt: skip
 def dispatch(plan_id: Number, ctx: Ctx, who: Dispatcher) -> Plan:
-    return _move(ctx, who, plan_id, PlanStatus.APPROVED, PlanStatus.DISPATCHED)
+    """A re-plan, once dispatched, supersedes the plan it replaces; bins its drivers reported on meanwhile
+    (they kept driving the old one) leave the new routes."""
+    tenant = tenant_of(who)
+    plan = ctx.registry.plan(tenant, plan_id)
+    if plan.status is not PlanStatus.APPROVED:
+        return _move(ctx, who, plan_id, PlanStatus.APPROVED, PlanStatus.DISPATCHED)  # its clear refusal
+    if plan.replaces is None:
+        return ctx.registry.dispatch_plan(tenant, plan_id, plan.routes, plan.left_out)
+    old = ctx.registry.plan(tenant, plan.replaces)
+    if old.status is PlanStatus.SUPERSEDED:
+        raise Conflict(f"plan {old.id} was replaced by another plan already: re-plan that one")
+    reported = {o.bin_id for o in ctx.registry.outcomes(tenant, plan_id=old.id)}
+    routes = tuple(
+        r.model_copy(update={"visits": tuple(v for v in r.visits if v.kind != "bin" or v.id not in reported)})
+        for r in plan.routes
+    )
+    gone = sorted(reported & {v.id for r in plan.routes for v in r.visits if v.kind == "bin"})
+    left_out = plan.left_out + tuple(
+        LeftOut(bin_id=k, reason="reported on the plan this one replaces, after the re-plan") for k in gone
+    )
+    return ctx.registry.dispatch_plan(tenant, plan_id, routes, left_out)
 
 
 @router.post(

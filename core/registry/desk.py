@@ -7,7 +7,7 @@ from collections.abc import Iterable
 from datetime import date, datetime
 from typing import Any
 
-from sqlalchemy import Engine, func, insert, select, update
+from sqlalchemy import Connection, Engine, func, insert, select, update
 from sqlalchemy.exc import IntegrityError
 
 from core.errors import Conflict, NotFound
@@ -17,8 +17,10 @@ from core.models import (
     AlertStatus,
     ApiKey,
     Event,
+    LeftOut,
     Outcome,
     Plan,
+    PlannedRoute,
     PlanStatus,
     Role,
 )
@@ -178,19 +180,42 @@ class Desk:
 
     # plans and outcomes
     def add_plan(self, plan: Plan) -> Plan:
-        """Store a plan; its id is given here. A plan that replaces another supersedes it."""
+        """Store a plan; its id is given here. A plan that replaces another supersedes it once it is
+        dispatched (until then drivers keep the one they drive)."""
         doc = plan.model_dump_json(include={"routes", "left_out"})
         row = plan.model_dump(include={"tenant", "day", "created_at", "created_by", "replaces"})
         row |= {"status": plan.status.value, "doc": doc}
         with self.engine.begin() as conn:
             plan_id = conn.execute(insert(t.plans).returning(t.plans.c.id), row).scalar_one()
-            if plan.replaces is not None:
-                conn.execute(
-                    update(t.plans)
-                    .where(t.plans.c.id == plan.replaces)
-                    .values(status=PlanStatus.SUPERSEDED.value)
-                )
+            if plan.replaces is not None and plan.status is PlanStatus.DISPATCHED:
+                self._supersede(conn, plan.tenant, plan.replaces)
         return plan.model_copy(update={"id": plan_id})
+
+    @staticmethod
+    def _supersede(conn: Connection, tenant: str, plan_id: int) -> None:
+        conn.execute(
+            update(t.plans)
+            .where(t.plans.c.tenant == tenant, t.plans.c.id == plan_id)
+            .values(status=PlanStatus.SUPERSEDED.value)
+        )
+
+    def dispatch_plan(self, tenant: str, plan_id: int, routes: tuple[PlannedRoute, ...],
+                      left_out: tuple[LeftOut, ...]) -> Plan:  # fmt: skip
+        """Send a plan to the drivers with these routes (a re-plan's, less what was reported since it was
+        made); the plan it replaces is superseded in the same transaction."""
+        plan = self.plan(tenant, plan_id)
+        doc = Plan.model_validate(
+            plan.model_dump() | {"routes": routes, "left_out": left_out}
+        ).model_dump_json(include={"routes", "left_out"})
+        with self.engine.begin() as conn:
+            conn.execute(
+                update(t.plans)
+                .where(t.plans.c.tenant == tenant, t.plans.c.id == plan_id)
+                .values(status=PlanStatus.DISPATCHED.value, doc=doc)
+            )
+            if plan.replaces is not None:
+                self._supersede(conn, tenant, plan.replaces)
+        return self.plan(tenant, plan_id)
 
     def plan(self, tenant: str, plan_id: int) -> Plan:
         query = select(t.plans).where(t.plans.c.tenant == tenant, t.plans.c.id == plan_id)

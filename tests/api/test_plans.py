@@ -125,10 +125,11 @@ def test_reports_wait_for_dispatch(world: World) -> None:
         409, f"plan {plan['id']} is draft: outcomes are reported on dispatched plans")  # fmt: skip
 
 
-def test_a_replan_keeps_what_was_done_and_supersedes_the_old_plan(world: World) -> None:
+def test_a_replan_keeps_what_was_done_and_supersedes_the_old_plan_once_dispatched(world: World) -> None:
     plan = dispatched_plan(world)
     route = plan["routes"][0]
-    done = [v["id"] for v in route["visits"] if v["kind"] == "bin"][:2]
+    bins = [v["id"] for v in route["visits"] if v["kind"] == "bin"]
+    done = bins[:2]
     for n, bin_id in enumerate(done):
         assert _report(world, plan, route["driver"], bin_id, client_id=f"done-{n:04d}").status_code == 201
     h = world.auth("kalmar", "dispatcher")
@@ -137,10 +138,28 @@ def test_a_replan_keeps_what_was_done_and_supersedes_the_old_plan(world: World) 
     assert new["status"] == "draft"
     replanned = {v["id"] for r in new["routes"] for v in r["visits"] if v["kind"] == "bin"}
     assert not replanned & set(done)
+    # until the new plan is dispatched the drivers keep their route, and report on it
+    assert world.client.get(f"/v1/plans/{plan['id']}", headers=h).json()["status"] == "dispatched"
+    mine = world.client.get("/v1/my/routes?day=2026-11-23", headers=world.auth("kalmar", route["driver"]))
+    assert route["index"] in {r["route"]["index"] for r in mine.json()}
+    meanwhile = next(k for k in bins[2:] if k in replanned)
+    assert _report(world, plan, route["driver"], meanwhile, client_id="meanwhile-1").status_code == 201
+    other = world.client.post(f"/v1/plans/{plan['id']}/replan", json={"time_limit_s": 1}, headers=h).json()
+    for step in ("approve", "dispatch"):
+        assert world.client.post(f"/v1/plans/{new['id']}/{step}", headers=h).status_code == 200
+    sent = world.client.get(f"/v1/plans/{new['id']}", headers=h).json()
+    assert meanwhile not in {v["id"] for r in sent["routes"] for v in r["visits"]}
+    assert {"bin_id": meanwhile, "reason": "reported on the plan this one replaces, after the re-plan"} in (
+        sent["left_out"]
+    )
     assert world.client.get(f"/v1/plans/{plan['id']}", headers=h).json()["status"] == "superseded"
     assert world.client.post(f"/v1/plans/{plan['id']}/replan", json={}, headers=h).status_code == 409
+    assert world.client.post(f"/v1/plans/{other['id']}/approve", headers=h).status_code == 200
+    refused = world.client.post(f"/v1/plans/{other['id']}/dispatch", headers=h)  # two re-plans of one plan
+    assert refused.status_code == 409
+    assert "replaced by another plan already" in refused.json()["detail"]
     # a phone that was offline meanwhile sends its report on the old plan: it still counts
-    late = [v["id"] for v in route["visits"] if v["kind"] == "bin"][2]
+    late = bins[3]
     assert _report(world, plan, route["driver"], late, client_id="late-0001").status_code == 201
     assert late in {o.bin_id for o in world.services.registry.outcomes("kalmar", plan_id=plan["id"])}
 
