@@ -218,3 +218,13 @@ def test_on_a_town_with_a_tip_it_keeps_every_rule_and_beats_or_tools_alone() -> 
     assert found.distance_m == pytest.approx(_driven(problem, found))
     before = objective(problem, start.routes, start.dropped)
     assert objective(problem, found.routes, found.dropped) < before * 0.99
+
+
+def test_through_solve_large_what_no_plan_can_serve_is_still_named() -> None:
+    from tests.routing.test_solver import kalmar
+
+    with pytest.raises(InvalidInput, match=r"stop '\d+' needs 3000, more than any vehicle carries \(2000\)"):
+        solve_large(kalmar(capacity=2000), time_limit_s=2)
+    short = kalmar().model_copy(update={"vehicles": kalmar().vehicles[:4]})  # 48,000 l for 87,000 l
+    with pytest.raises(InvalidInput, match=r"no plan serves problem 'kalmar-paper'.* fit no truck's"):
+        solve_large(short, time_limit_s=2)
