@@ -124,6 +124,11 @@ def _search(iterations, t_from, t_to, m, w, a, b, where, state):  # type: ignore
     kept_seq = np.empty(seq.shape[1], dtype=np.int64)
     kept_brk = np.empty(seq.shape[1], dtype=np.bool_)
     weight_sum = order_weights.sum()
+
+    def measure(r, merge):  # type: ignore[no-untyped-def]
+        return _measure(r, seq, brk, length, trip_load, merge, d, t, place, demand, svc, cap[r], dep[r],
+                        via_c, via_t, home_c, home_t)  # fmt: skip
+
     for it in range(iterations):
         temperature = t_from * (t_to / t_from) ** (it / max(1, iterations))
         touched[:] = False
@@ -183,25 +188,7 @@ def _search(iterations, t_from, t_to, m, w, a, b, where, state):  # type: ignore
                 seq[r, :n] = kept_seq[:n]
                 brk[r, :n] = kept_brk[:n]
                 length[r] = n
-                cost[r], dur[r] = _measure(
-                    r,
-                    seq,
-                    brk,
-                    length,
-                    trip_load,
-                    True,
-                    d,
-                    t,
-                    place,
-                    demand,
-                    svc,
-                    cap[r],
-                    dep[r],
-                    via_c,
-                    via_t,
-                    home_c,
-                    home_t,
-                )
+                cost[r], dur[r] = measure(r, True)
                 touched[r] = True
                 cut += 1
                 if cut >= ks:
@@ -299,25 +286,7 @@ def _search(iterations, t_from, t_to, m, w, a, b, where, state):  # type: ignore
                 brk[r, best_k + 1] = False
             length[r] += 1
             where[s] = r
-            cost[r], dur[r] = _measure(
-                r,
-                seq,
-                brk,
-                length,
-                trip_load,
-                False,
-                d,
-                t,
-                place,
-                demand,
-                svc,
-                cap[r],
-                dep[r],
-                via_c,
-                via_t,
-                home_c,
-                home_t,
-            )
+            cost[r], dur[r] = measure(r, False)
             touched[r] = True
         # ---- accept or undo
         total = 0.0
