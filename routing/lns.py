@@ -125,9 +125,9 @@ def _search(iterations, t_from, t_to, m, w, a, b, where, state):  # type: ignore
     kept_brk = np.empty(seq.shape[1], dtype=np.bool_)
     weight_sum = order_weights.sum()
 
-    def measure(r, merge):  # type: ignore[no-untyped-def]
-        return _measure(r, seq, brk, length, trip_load, merge, d, t, place, demand, svc, cap[r], dep[r],
-                        via_c, via_t, home_c, home_t)  # fmt: skip
+    def measure(r: int, merge: bool) -> tuple[float, float]:
+        args = (d, t, place, demand, svc, cap[r], dep[r], via_c, via_t, home_c, home_t)
+        return _measure(r, seq, brk, length, trip_load, merge, *args)  # type: ignore[no-any-return]
 
     for it in range(iterations):
         temperature = t_from * (t_to / t_from) ** (it / max(1, iterations))
