@@ -92,7 +92,7 @@ class FleetSpec(Frozen):
     facilities: tuple[FacilitySpec, ...] = Field(min_length=1, description="where trucks unload")
     vehicles: tuple[VehicleSpec, ...] = Field(min_length=1)
     speed_kmh: float = Field(default=30.0, gt=0, le=120)
-    optional_from: float = Field(default=0.8, ge=0, le=1, description="fill from which a bin may come along")
+    optional_from: float = Field(default=0.85, ge=0, le=1, description="fill from which a bin may come along")
     workdays: tuple[int, ...] = Field(default=(0, 1, 2, 3, 4), description="weekdays trucks run, Monday 0")
     max_interval_days: dict[Fraction, float] = Field(
         default_factory=dict, description="rules: a fraction emptied at least this often, e.g. {food: 14}"

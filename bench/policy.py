@@ -8,7 +8,7 @@ lived twice, hour by hour:
     peaks);
 (b) Tömning: every working morning, each bin's forecast from its own sensor readings (noise, spikes,
     stuck and silent sensors included) and the day's collections, then the planner's selection
-    (api/planning.py: mandatory before it would cross its threshold, optional from 50 %), routed.
+    (api/planning.py: mandatory before it would cross its threshold, optional from 85 %), routed.
 Both route each day with the same solver, trucks and time budget; bins are emptied at their
 planned arrival times. Trucks run Monday to Friday.
 
