@@ -201,3 +201,33 @@ def _part(problem: Problem, d: np.ndarray, base: int, vehicles: list[str], stops
             "duration_s": None if seconds is None else tuple(map(tuple, seconds.tolist())),
         }
     )
+
+
+def _one_of_several(args: tuple[Problem, float, int]) -> Solution | str:
+    problem, deadline, seed = args
+    try:
+        return solve_large(problem, time_limit_s=max(0.5, deadline - time.time()), seed=seed)
+    except InvalidInput as exc:
+        return str(exc)
+
+
+def solve_side_by_side(
+    problem: Problem, *, time_limit_s: float = 60.0, workers: int = 2, seed: int = 0
+) -> Solution:
+    """`solve_large` `workers` times at once with other seeds, each in a process of its own (a search runs
+    on one core), within the same wall-clock budget (starting the processes included); the cheapest
+    plan wins."""
+    import multiprocessing
+
+    if workers <= 1:
+        return solve_large(problem, time_limit_s=time_limit_s, seed=seed)
+    started = time.perf_counter()
+    deadline = time.time() + time_limit_s
+    context = multiprocessing.get_context("spawn")
+    with context.Pool(workers) as pool:
+        found = pool.map(_one_of_several, [(problem, deadline, seed + k) for k in range(workers)])
+    plans = [f for f in found if isinstance(f, Solution)]
+    if not plans:
+        raise InvalidInput(str(found[0]))
+    best = min(plans, key=lambda s: objective(problem, s.routes, s.dropped))
+    return best.model_copy(update={"solve_s": time.perf_counter() - started})

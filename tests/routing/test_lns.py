@@ -228,3 +228,16 @@ def test_through_solve_large_what_no_plan_can_serve_is_still_named() -> None:
     short = kalmar().model_copy(update={"vehicles": kalmar().vehicles[:4]})  # 48,000 l for 87,000 l
     with pytest.raises(InvalidInput, match=r"no plan serves problem 'kalmar-paper'.* fit no truck's"):
         solve_large(short, time_limit_s=2)
+
+
+def test_two_seeds_side_by_side_keep_within_the_budget_and_serve_every_stop() -> None:
+    import time
+
+    from routing.decompose import solve_side_by_side
+
+    problem = town(80, trucks=3)
+    started = time.perf_counter()
+    best = solve_side_by_side(problem, time_limit_s=6, workers=2)
+    assert time.perf_counter() - started < 6 + 10  # side by side (and a first compile, on a new machine)
+    assert sorted(k for r in best.routes for k in r.stops) == sorted(s.id for s in problem.stops)
+    assert best.distance_m == pytest.approx(_driven(problem, best))
