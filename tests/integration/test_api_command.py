@@ -8,7 +8,9 @@ import subprocess
 import sys
 import threading
 import time
+from datetime import datetime, timedelta
 from pathlib import Path
+from zoneinfo import ZoneInfo
 
 import httpx
 
@@ -68,12 +70,12 @@ def test_an_operator_serves_the_api_and_a_drivers_collection_reaches_the_broker(
         h = {"Authorization": f"Bearer {dispatcher}"}
         assert httpx.get(f"{base}/v1/bins?limit=1", headers=h).json()["total"] == 120
         assert httpx.put(f"{base}/v1/fleet", json=ONE_TRUCK, headers=h).status_code == 200
-        plan = httpx.post(
-            f"{base}/v1/plans", json={"day": time.strftime("%Y-%m-%d")}, headers=h, timeout=60
-        ).json()
+        # tomorrow's plan: today's shift (06:00-14:00 in Kalmar) may be over when the test runs
+        day = (datetime.now(ZoneInfo("Europe/Stockholm")) + timedelta(days=1)).date().isoformat()
+        plan = httpx.post(f"{base}/v1/plans", json={"day": day}, headers=h, timeout=60).json()
         for step in ("approve", "dispatch"):
             assert httpx.post(f"{base}/v1/plans/{plan['id']}/{step}", headers=h).status_code == 200
-        mine = httpx.get(f"{base}/v1/my/routes", headers={"Authorization": f"Bearer {anna}"}).json()
+        mine = httpx.get(f"{base}/v1/my/routes?day={day}", headers={"Authorization": f"Bearer {anna}"}).json()
         first = next(v for v in mine[0]["route"]["visits"] if v["kind"] == "bin")
         report = {
             "bin_id": first["id"],
