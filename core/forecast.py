@@ -155,13 +155,13 @@ def since_emptying(points: Sequence[tuple[datetime, float]]) -> list[tuple[datet
 
 
 def previous_cycle(
-    points: Sequence[tuple[datetime, float]], run: Sequence[tuple[datetime, float]], rhythm: Rhythm | None
-) -> float | None:
-    """The rate of the cycle before the last emptying, when there was a long enough one."""
+    points: Sequence[tuple[datetime, float]], run: Sequence[tuple[datetime, float]]
+) -> list[tuple[datetime, float]] | None:
+    """The readings of the cycle before the last emptying, when it was long enough to tell a rate."""
     earlier = since_emptying([p for p in points if p[0] < run[0][0]]) if run else []
     if len(earlier) < MIN_POINTS or earlier[-1][0] - earlier[0][0] < MIN_SPAN or stuck(earlier):
         return None
-    return max(0.0, theil_sen_per_day(earlier, rhythm))
+    return earlier
 
 
 def stuck(points: Sequence[tuple[datetime, float]]) -> bool:
@@ -193,25 +193,20 @@ def _slopes(points: Sequence[tuple[datetime, float]], rhythm: Rhythm | None) -> 
     return dt[later], dl[later] / dt[later]
 
 
-def theil_sen_per_day(points: Sequence[tuple[datetime, float]], rhythm: Rhythm | None = None) -> float:
-    """The median of pairwise slopes, per (rhythm) day: one spike or a stuck stretch barely moves it."""
-    _, slopes = _slopes(points, rhythm)
-    return float(np.median(slopes)) if len(slopes) else 0.0
-
-
-def rate_band(
-    points: Sequence[tuple[datetime, float]], rhythm: Rhythm | None, rate: float
-) -> tuple[float, float]:
-    """How slow and how fast the bin may go on: the 10 % and 90 % quantiles of the rates it showed
-    between readings half a (rhythm) day or more apart (all pairs when it has fewer than three such),
-    always around `rate`."""
+def rate_and_band(
+    points: Sequence[tuple[datetime, float]], rhythm: Rhythm | None
+) -> tuple[float, tuple[float, float]]:
+    """The bin's rate, per (rhythm) day: the median of pairwise slopes (Theil–Sen: one spike or a stuck
+    stretch barely moves it), at least zero; and how slow and how fast it may go on: the 10 % and
+    90 % quantiles of the rates it showed between readings half a (rhythm) day or more apart (all
+    pairs when it has fewer than three such), always around the rate."""
     gaps, slopes = _slopes(points, rhythm)
+    if not len(slopes):
+        return 0.0, (0.0, 0.0)
+    rate = max(0.0, float(np.median(slopes)))
     wide = slopes[gaps >= BAND_SPAN_H / 24]
-    chosen = wide if len(wide) >= 3 else slopes
-    if not len(chosen):
-        return rate * BORROWED_BAND[0], rate * BORROWED_BAND[1]
-    low, high = (float(q) for q in np.quantile(chosen, BAND))
-    return max(0.0, min(low, rate)), max(high, rate)
+    low, high = (float(q) for q in np.quantile(wide if len(wide) >= 3 else slopes, BAND))
+    return rate, (max(0.0, min(low, rate)), max(high, rate))
 
 
 def _crossing(
@@ -247,13 +242,11 @@ def estimate(
         emptied_at = run[0][0]  # the readings show a later emptying than the one known
     span = run[-1][0] - run[0][0]
     if len(run) >= MIN_POINTS and span >= MIN_SPAN and not stuck(run):
-        rate = max(0.0, theil_sen_per_day(run, rhythm))
+        rate, band = rate_and_band(run, rhythm)
         good = len(run) >= GOOD_POINTS and span >= GOOD_SPAN
         reliability = Reliability.HIGH if good else Reliability.MEDIUM
-        band = rate_band(run, rhythm, rate)
-    elif (before := previous_cycle(points, run, rhythm)) is not None:  # just emptied: as the cycle before
-        rate, reliability = before, Reliability.MEDIUM
-        band = rate_band(since_emptying([p for p in points if p[0] < run[0][0]]), rhythm, rate)
+    elif (before := previous_cycle(points, run)) is not None:  # just emptied: as the cycle before
+        (rate, band), reliability = rate_and_band(before, rhythm), Reliability.MEDIUM
     else:
         rate, reliability = fallback_rate_per_day, Reliability.LOW
         band = (rate * BORROWED_BAND[0], rate * BORROWED_BAND[1])
