@@ -118,7 +118,6 @@ def _search(iterations, t_from, t_to, m, w, a, b, where, state):  # type: ignore
     routes = seq.shape[0]
     stops = demand.shape[0]
     touched = np.zeros(routes, dtype=np.bool_)
-    removed = np.empty(stops, dtype=np.int64)
     absent = np.empty(stops, dtype=np.int64)
     keys = np.empty(stops)
     kept_seq = np.empty(seq.shape[1], dtype=np.int64)
@@ -139,7 +138,6 @@ def _search(iterations, t_from, t_to, m, w, a, b, where, state):  # type: ignore
             if length[r] > 0:
                 used += 1
                 served += length[r]
-        n_removed = 0
         if served > 0:
             ls_max = min(LONGEST_STRING, served / used)
             ks_max = 4.0 * MEAN_REMOVED / (1.0 + ls_max) - 1.0
@@ -177,9 +175,7 @@ def _search(iterations, t_from, t_to, m, w, a, b, where, state):  # type: ignore
                     inside = start <= i < start + span
                     stays = keep > 0 and kept_at <= i < kept_at + keep
                     if inside and not stays:
-                        removed[n_removed] = seq[r, i]
-                        n_removed += 1
-                        where[seq[r, i]] = -1
+                        where[seq[r, i]] = -1  # absent: the recreate below puts it back
                     else:
                         kept_seq[n] = seq[r, i]
                         kept_brk[n] = pending and n > 0
@@ -436,6 +432,7 @@ def improve(
     where = np.full(stops, -1, dtype=np.int64)
     index = {s.id: n for n, s in enumerate(problem.stops)}
     by_vehicle = {r.vehicle: r for r in start.routes}
+    ways, trips = (m.d, m.t, m.place, m.demand, m.svc), (m.via_c, m.via_t, m.home_c, m.home_t)
     for k, vehicle in enumerate(problem.vehicles):
         route = by_vehicle.get(vehicle.id)
         after_facility = False
@@ -448,25 +445,7 @@ def improve(
                 where[index[visit.id]] = k
                 length[k] += 1
                 after_facility = False
-        cost[k], dur[k] = _measure(
-            k,
-            seq,
-            brk,
-            length,
-            trip_load,
-            False,
-            m.d,
-            m.t,
-            m.place,
-            m.demand,
-            m.svc,
-            m.cap[k],
-            m.dep[k],
-            m.via_c,
-            m.via_t,
-            m.home_c,
-            m.home_t,
-        )
+        cost[k], dur[k] = _measure(k, seq, brk, length, trip_load, False, *ways, m.cap[k], m.dep[k], *trips)
     total = float(sum(cost[k] + m.fixed[k] for k in range(routes) if length[k]) + m.penalty[where < 0].sum())
     state = np.array([total, total])
     a = tuple(x.copy() for x in w)
