@@ -242,32 +242,6 @@ def solve(
     )
 
 
-STRATEGIES = ("PARALLEL_CHEAPEST_INSERTION", "SAVINGS", "PATH_CHEAPEST_ARC", "LOCAL_CHEAPEST_INSERTION")
-
-
-def _solve_one(args: tuple[Problem, float, str]) -> Solution | str:
-    problem, time_limit_s, strategy = args
-    try:
-        return solve(problem, time_limit_s=time_limit_s, first_solution=strategy)
-    except InvalidInput as exc:  # this strategy found no first plan; another may
-        return str(exc)
-
-
-def solve_parallel(problem: Problem, *, time_limit_s: float = 10.0, workers: int = 2) -> Solution:
-    """`workers` searches at once, each from another first solution, in processes of their own (OR-Tools
-    searches on one core); the best plan wins."""
-    import multiprocessing
-
-    chosen = STRATEGIES[: max(1, workers)]
-    context = multiprocessing.get_context("spawn")
-    with context.Pool(len(chosen)) as pool:
-        found = pool.map(_solve_one, [(problem, time_limit_s, strategy) for strategy in chosen])
-    plans = [f for f in found if isinstance(f, Solution)]
-    if not plans:
-        raise InvalidInput(str(found[0]))
-    return min(plans, key=lambda s: (len(s.dropped), s.distance_m))
-
-
 def _initial(
     problem: Problem,
     layout: _Layout,

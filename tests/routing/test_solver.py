@@ -234,20 +234,6 @@ def test_a_warm_start_begins_where_the_last_plan_ended() -> None:
     assert sorted(s for r in moved.routes for s in r.stops) == sorted(s.id for s in today.stops)
 
 
-def test_two_searches_on_two_cores_keep_the_better_plan() -> None:
-    import time
-
-    from routing.solver import solve_parallel
-
-    problem = with_disposal(trucks=3)
-    started = time.perf_counter()
-    best = solve_parallel(problem, time_limit_s=2, workers=2)
-    assert time.perf_counter() - started < 2 * 2 + 10  # side by side, not one after the other (+ start-up)
-    assert sorted(s for r in best.routes for s in r.stops) == sorted(s.id for s in problem.stops)
-    alone = solve(problem, time_limit_s=2)
-    assert best.distance_m <= alone.distance_m * 1.05
-
-
 def test_several_depots_in_one_search_each_truck_home_to_its_own() -> None:
     north, south = Location(lat=56.80, lon=16.36), Location(lat=56.50, lon=16.36)
     near_north = [Location(lat=56.80 + 0.01 * k, lon=16.30 + 0.02 * k) for k in range(4)]
