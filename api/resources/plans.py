@@ -101,12 +101,16 @@ def get_plan(plan_id: Number, ctx: Ctx, who: Reader) -> Plan:
     return ctx.registry.plan(tenant_of(who), plan_id)
 
 
-def _move(ctx: Services, who: Principal, plan_id: Number, source: PlanStatus, target: PlanStatus) -> Plan:
-    plan = ctx.registry.plan(tenant_of(who), plan_id)
+def _expect(plan: Plan, source: PlanStatus, target: PlanStatus) -> None:
     if plan.status is not source:
         raise Conflict(
-            f"plan {plan_id} is {plan.status.value}: only a {source.value} plan can be {target.value}"
+            f"plan {plan.id} is {plan.status.value}: only a {source.value} plan can be {target.value}"
         )
+
+
+def _move(ctx: Services, who: Principal, plan_id: Number, source: PlanStatus, target: PlanStatus) -> Plan:
+    plan = ctx.registry.plan(tenant_of(who), plan_id)
+    _expect(plan, source, target)
     return ctx.registry.set_plan_status(plan.tenant, plan_id, target)
 
 
@@ -122,25 +126,19 @@ def approve(plan_id: Number, ctx: Ctx, who: Dispatcher) -> Plan:
 def dispatch(plan_id: Number, ctx: Ctx, who: Dispatcher) -> Plan:
     """A re-plan, once dispatched, supersedes the plan it replaces; bins its drivers reported on meanwhile
     (they kept driving the old one) leave the new routes."""
-    tenant = tenant_of(who)
-    plan = ctx.registry.plan(tenant, plan_id)
-    if plan.status is not PlanStatus.APPROVED:
-        return _move(ctx, who, plan_id, PlanStatus.APPROVED, PlanStatus.DISPATCHED)  # its clear refusal
-    if plan.replaces is None:
-        return ctx.registry.dispatch_plan(tenant, plan_id, plan.routes, plan.left_out)
-    old = ctx.registry.plan(tenant, plan.replaces)
-    if old.status is PlanStatus.SUPERSEDED:
-        raise Conflict(f"plan {old.id} was replaced by another plan already: re-plan that one")
-    reported = {o.bin_id for o in ctx.registry.outcomes(tenant, plan_id=old.id)}
-    routes = tuple(
-        r.model_copy(update={"visits": tuple(v for v in r.visits if v.kind != "bin" or v.id not in reported)})
-        for r in plan.routes
-    )
-    gone = sorted(reported & {v.id for r in plan.routes for v in r.visits if v.kind == "bin"})
-    left_out = plan.left_out + tuple(
-        LeftOut(bin_id=k, reason="reported on the plan this one replaces, after the re-plan") for k in gone
-    )
-    return ctx.registry.dispatch_plan(tenant, plan_id, routes, left_out)
+    plan = ctx.registry.plan(tenant_of(who), plan_id)
+    _expect(plan, PlanStatus.APPROVED, PlanStatus.DISPATCHED)
+    if plan.replaces is not None:
+        reported = {o.bin_id for o in ctx.registry.outcomes(plan.tenant, plan_id=plan.replaces)}
+        gone = sorted(reported & {v.id for r in plan.routes for v in r.visits if v.kind == "bin"})
+        why = "reported on the plan this one replaces, after the re-plan"
+        routes = tuple(
+            r.model_copy(update={"visits": tuple(v for v in r.visits if v.kind != "bin" or v.id not in gone)})
+            for r in plan.routes
+        )
+        left_out = plan.left_out + tuple(LeftOut(bin_id=k, reason=why) for k in gone)
+        plan = plan.model_copy(update={"routes": routes, "left_out": left_out})
+    return ctx.registry.dispatch_plan(plan)
 
 
 @router.post(

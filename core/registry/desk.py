@@ -17,10 +17,8 @@ from core.models import (
     AlertStatus,
     ApiKey,
     Event,
-    LeftOut,
     Outcome,
     Plan,
-    PlannedRoute,
     PlanStatus,
     Role,
 )
@@ -182,40 +180,35 @@ class Desk:
     def add_plan(self, plan: Plan) -> Plan:
         """Store a plan; its id is given here. A plan that replaces another supersedes it once it is
         dispatched (until then drivers keep the one they drive)."""
-        doc = plan.model_dump_json(include={"routes", "left_out"})
         row = plan.model_dump(include={"tenant", "day", "created_at", "created_by", "replaces"})
-        row |= {"status": plan.status.value, "doc": doc}
+        row |= {"status": plan.status.value, "doc": _doc(plan)}
         with self.engine.begin() as conn:
             plan_id = conn.execute(insert(t.plans).returning(t.plans.c.id), row).scalar_one()
-            if plan.replaces is not None and plan.status is PlanStatus.DISPATCHED:
-                self._supersede(conn, plan.tenant, plan.replaces)
+            if plan.status is PlanStatus.DISPATCHED:
+                self._supersede(conn, plan)
         return plan.model_copy(update={"id": plan_id})
 
-    @staticmethod
-    def _supersede(conn: Connection, tenant: str, plan_id: int) -> None:
-        conn.execute(
-            update(t.plans)
-            .where(t.plans.c.tenant == tenant, t.plans.c.id == plan_id)
-            .values(status=PlanStatus.SUPERSEDED.value)
-        )
-
-    def dispatch_plan(self, tenant: str, plan_id: int, routes: tuple[PlannedRoute, ...],
-                      left_out: tuple[LeftOut, ...]) -> Plan:  # fmt: skip
-        """Send a plan to the drivers with these routes (a re-plan's, less what was reported since it was
-        made); the plan it replaces is superseded in the same transaction."""
-        plan = self.plan(tenant, plan_id)
-        doc = Plan.model_validate(
-            plan.model_dump() | {"routes": routes, "left_out": left_out}
-        ).model_dump_json(include={"routes", "left_out"})
+    def dispatch_plan(self, plan: Plan) -> Plan:
+        """Send a stored plan to the drivers, with its routes as given (a re-plan's, less what was reported
+        since it was made); the plan it replaces is superseded in the same transaction."""
         with self.engine.begin() as conn:
+            self._supersede(conn, plan)
             conn.execute(
                 update(t.plans)
-                .where(t.plans.c.tenant == tenant, t.plans.c.id == plan_id)
-                .values(status=PlanStatus.DISPATCHED.value, doc=doc)
+                .where(t.plans.c.tenant == plan.tenant, t.plans.c.id == plan.id)
+                .values(status=PlanStatus.DISPATCHED.value, doc=_doc(plan))
             )
-            if plan.replaces is not None:
-                self._supersede(conn, tenant, plan.replaces)
-        return self.plan(tenant, plan_id)
+        return self.plan(plan.tenant, plan.id)
+
+    @staticmethod
+    def _supersede(conn: Connection, plan: Plan) -> None:
+        """The plan `plan` replaces, superseded; refused when another re-plan of it went out first."""
+        if plan.replaces is None:
+            return
+        replaced = (t.plans.c.tenant == plan.tenant) & (t.plans.c.id == plan.replaces)
+        if conn.execute(select(t.plans.c.status).where(replaced)).scalar_one() == PlanStatus.SUPERSEDED.value:
+            raise Conflict(f"plan {plan.replaces} was replaced by another plan already: re-plan that one")
+        conn.execute(update(t.plans).where(replaced).values(status=PlanStatus.SUPERSEDED.value))
 
     def plan(self, tenant: str, plan_id: int) -> Plan:
         query = select(t.plans).where(t.plans.c.tenant == tenant, t.plans.c.id == plan_id)
@@ -303,3 +296,8 @@ def _plan(row: dict[str, Any]) -> Plan:
 
 def _outcome(row: dict[str, Any]) -> Outcome:
     return Outcome.model_validate({k: v for k, v in row.items() if k != "id"})
+
+
+def _doc(plan: Plan) -> str:
+    """What of a plan is kept as one JSON document: its routes and the bins it leaves out."""
+    return plan.model_dump_json(include={"routes", "left_out"})
