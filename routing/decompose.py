@@ -1,5 +1,7 @@
-"""Large problems in parts: a whole plan first, then, again and again, a few neighbouring routes
-re-solved on their own and kept when they come out cheaper.
+"""The search's entry point (`solve_large`): our ruin and recreate from OR-Tools' plan where it keeps
+every constraint (routing/lns.py), else OR-Tools alone, and large problems in parts: a whole plan
+first, then, again and again, a few neighbouring routes re-solved on their own and kept when they
+come out cheaper.
 
 OR-Tools' guided local search converges slowly on a day of a thousand bins: each move is checked
 against every route. A part of two or three neighbouring routes (a few hundred stops) is small
@@ -65,8 +67,8 @@ def solve_large(
 ) -> Solution:
     """The best plan found within `time_limit_s`, the way that serves `problem` best.
 
-    Where our ruin and recreate keeps every constraint (`routing.lns.fits`: no clocks, no trips to a
-    facility), OR-Tools' plan of a few seconds is where it starts. Otherwise OR-Tools alone: one search
+    Where our ruin and recreate keeps every constraint (`routing.lns.fits`: no clocks), it improves
+    OR-Tools' plan of a few seconds for the rest of the budget. Otherwise OR-Tools alone: one search
     over everything, then parts of neighbouring routes (`part_stops` stops, `part_s` seconds each)
     re-solved within the rest of the budget, each kept when cheaper. Small problems, and days of few
     long routes (more than half a part's stops per truck), go to one search whole.
