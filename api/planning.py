@@ -1,10 +1,11 @@
 """A day's plan for a tenant: forecast each bin, select what must and what may be emptied, route it.
 
 Selection: a bin is mandatory when its forecast crosses its threshold before the next working
-day's collection could reach it, or when its fraction's longest interval would pass; optional, with
-a penalty that grows with its predicted fill, from `optional_from` (not sooner than its fraction's
-shortest interval); the rest wait. Trucks are grouped by the fractions they carry, and each group
-is routed in one search over all its depots.
+day's collection could reach it (weekends, public holidays and closed days skipped), or when its
+fraction's longest interval would pass; optional, with a penalty that grows with its predicted
+fill, from `optional_from` (not sooner than its fraction's shortest interval); the rest wait.
+Trucks are grouped by the fractions they carry, and each group is routed in one search over all
+its depots.
 """
 
 from __future__ import annotations
@@ -12,10 +13,12 @@ from __future__ import annotations
 from collections import defaultdict
 from collections.abc import Iterable, Mapping, Sequence
 from datetime import date, datetime, time, timedelta
+from functools import cache
 from typing import Literal, NamedTuple
 from zoneinfo import ZoneInfo
 
-from pydantic import ConfigDict, Field, model_validator
+import holidays
+from pydantic import ConfigDict, Field, field_validator, model_validator
 
 from core.errors import Conflict
 from core.fillmodel import BinKind, kind_of
@@ -93,7 +96,17 @@ class FleetSpec(Frozen):
     vehicles: tuple[VehicleSpec, ...] = Field(min_length=1)
     speed_kmh: float = Field(default=30.0, gt=0, le=120)
     optional_from: float = Field(default=0.85, ge=0, le=1, description="fill from which a bin may come along")
-    workdays: tuple[int, ...] = Field(default=(0, 1, 2, 3, 4), description="weekdays trucks run, Monday 0")
+    workdays: tuple[int, ...] = Field(
+        default=(0, 1, 2, 3, 4), min_length=1, description="weekdays trucks run, Monday 0"
+    )
+    holidays: str | None = Field(
+        default="SE",
+        description="country (ISO 3166-1 alpha-2) on whose public holidays trucks do not run, nor on the "
+        "eves most take off there (in Sweden: Midsummer, Christmas and New Year's Eve); null: no holidays",
+    )
+    closed_days: tuple[date, ...] = Field(
+        default=(), description="further days without collection (a depot closed, a strike)"
+    )
     max_interval_days: dict[Fraction, float] = Field(
         default_factory=dict, description="rules: a fraction emptied at least this often, e.g. {food: 14}"
     )
@@ -126,6 +139,20 @@ class FleetSpec(Frozen):
         description="a fire risk at a bin off today's dispatched plan re-plans the rest of the day and "
         "dispatches it (`tomning scheduler`); off: the dispatcher re-plans",
     )
+
+    @field_validator("workdays")
+    @classmethod
+    def _weekdays(cls, days: tuple[int, ...]) -> tuple[int, ...]:
+        if any(not 0 <= d <= 6 for d in days):
+            raise ValueError("weekdays are 0 (Monday) to 6 (Sunday)")
+        return days
+
+    @field_validator("holidays")
+    @classmethod
+    def _known_country(cls, country: str | None) -> str | None:
+        if country is not None and country.upper() not in holidays.list_supported_countries():
+            raise ValueError(f"no holiday calendar for {country!r}: an ISO 3166-1 alpha-2 code such as 'SE'")
+        return country.upper() if country else None
 
     @model_validator(mode="after")
     def _known_depots(self) -> FleetSpec:
@@ -278,9 +305,30 @@ def forecast_band(
     return out
 
 
-def next_workday(day: date, workdays: Sequence[int]) -> date:
+@cache
+def _holidays(country: str) -> holidays.HolidayBase:
+    # the eves most take off (de facto) count: nobody collects bins on Christmas Eve in Sweden
+    categories = ("public", "de_facto")
+    known = holidays.country_holidays(country).supported_categories
+    chosen = [c for c in categories if c in known]
+    return holidays.country_holidays(country, categories=chosen, language="en_US")
+
+
+def day_off(fleet: FleetSpec, day: date) -> str | None:
+    """Why trucks do not run on `day` (a weekday off, a holiday's name, a closed day), or None."""
+    if day in fleet.closed_days:
+        return "closed"
+    if fleet.holidays is not None and (name := _holidays(fleet.holidays).get(day)) is not None:
+        return str(name)
+    if day.weekday() not in fleet.workdays:
+        return day.strftime("%A")
+    return None
+
+
+def next_workday(day: date, fleet: FleetSpec) -> date:
+    """The first day after `day` when trucks run: weekends, holidays and closed days skipped."""
     ahead = day + timedelta(days=1)
-    while ahead.weekday() not in workdays:
+    while day_off(fleet, ahead) is not None:
         ahead += timedelta(days=1)
     return ahead
 
@@ -372,7 +420,7 @@ def plan_day(
     (`underway`: at their last reported bin, with what they carry), else from their depot, now.
     `urgent` bins (an open fire risk) are due whatever their fill."""
     start = min(datetime.combine(day, v.shift_start, tzinfo=zone) for v in fleet.vehicles)
-    later = next_workday(day, fleet.workdays)
+    later = next_workday(day, fleet)
     next_start = min(datetime.combine(later, v.shift_start, tzinfo=zone) for v in fleet.vehicles)
     half_shift = timedelta(seconds=max(v.shift_s for v in fleet.vehicles) / 2)
     stops = select(

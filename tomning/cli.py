@@ -397,14 +397,18 @@ def plan_command(
     tenant: Annotated[str, typer.Option(help="Tenant id (a municipality).")],
     day: Annotated[
         str | None,
-        typer.Option("--date", help="The day to plan, YYYY-MM-DD (default: tomorrow, local time)."),
+        typer.Option(
+            "--date",
+            help="The day to plan, YYYY-MM-DD (default: the fleet's next working day, local time: weekends, "
+            "public holidays and closed days skipped).",
+        ),
     ] = None,
     time_limit_s: Annotated[
         float | None, typer.Option(min=0.1, max=600, help="Route search (TOMNING_API__PLAN_TIME_LIMIT_S).")
     ] = None,
 ) -> None:
     """Forecast every bin, select what the day must and may collect, route it: a draft plan, summarised."""
-    from datetime import UTC, date, datetime, timedelta
+    from datetime import UTC, date, datetime
     from zoneinfo import ZoneInfo
 
     from rich.console import Console
@@ -412,7 +416,7 @@ def plan_command(
     from core.errors import TomningError
     from core.settings import get_settings
     from core.timeseries import open_store
-    from tomning.planner import plan_now, summary
+    from tomning.planner import next_day_to_plan, plan_now, summary
     from tomning.runtime import open_registry
 
     settings = get_settings()
@@ -420,11 +424,8 @@ def plan_command(
     with open_registry(settings) as registry:
         try:
             zone = ZoneInfo(registry.tenant(tenant).timezone)
-            chosen = (
-                date.fromisoformat(day)
-                if day
-                else (datetime.now(UTC).astimezone(zone) + timedelta(days=1)).date()
-            )
+            today = datetime.now(UTC).astimezone(zone).date()
+            chosen = date.fromisoformat(day) if day else next_day_to_plan(registry, tenant, today)
         except (TomningError, ValueError) as exc:
             raise typer.BadParameter(str(exc)) from exc
         store = open_store(settings.store)

@@ -11,7 +11,7 @@ from rich.console import Console
 from rich.progress import BarColumn, Progress, TextColumn, TimeElapsedColumn
 from rich.table import Table
 
-from api.planning import FleetSpec, make_plan
+from api.planning import FleetSpec, day_off, make_plan, next_workday
 from core.errors import Conflict
 from core.models import AlertStatus, EventKind, Plan, PlanStatus
 from core.registry import Registry
@@ -25,11 +25,13 @@ def plan_now(
     registry: Registry, store: TimeSeriesStore, *, tenant: str, day: date, time_limit_s: float, by: str,
     console: Console | None = None,
 ) -> Plan:  # fmt: skip
-    """Forecast, select and route `day` for `tenant`; store it as a draft plan."""
-    doc = registry.fleet(tenant)
-    if doc is None:
-        raise Conflict(f"tenant {tenant!r} has no fleet: PUT /v1/fleet (depots, facilities, trucks) first")
-    fleet = FleetSpec.model_validate(doc)
+    """Forecast, select and route `day` for `tenant`; store it as a draft plan. A day the trucks do not
+    run (a weekend, a holiday) is planned all the same, with a warning: the dispatcher asked for it."""
+    fleet = tenant_fleet(registry, tenant)
+    if console is not None and (off := day_off(fleet, day)) is not None:
+        console.print(
+            f"[yellow]{day.isoformat()} is not a working day for the fleet ({off}): planned anyway[/]"
+        )
     done = threading.Event()
     with Progress(TextColumn("[bold]planning"), BarColumn(), TimeElapsedColumn(), console=console,
                   transient=True, disable=console is None) as progress:  # fmt: skip
@@ -48,6 +50,19 @@ def plan_now(
             done.set()
             ticker.join()
     return registry.add_plan(made)
+
+
+def tenant_fleet(registry: Registry, tenant: str) -> FleetSpec:
+    doc = registry.fleet(tenant)
+    if doc is None:
+        raise Conflict(f"tenant {tenant!r} has no fleet: PUT /v1/fleet (depots, facilities, trucks) first")
+    return FleetSpec.model_validate(doc)
+
+
+def next_day_to_plan(registry: Registry, tenant: str, today: date) -> date:
+    """The tenant's next working day after `today` by its fleet's calendar; tomorrow without a fleet."""
+    doc = registry.fleet(tenant)
+    return next_workday(today, FleetSpec.model_validate(doc)) if doc else today + timedelta(days=1)
 
 
 def summary(plan: Plan) -> Table:
@@ -123,8 +138,9 @@ def replan_urgent(
 
 def run_scheduler(settings: Settings, registry: Registry, store: TimeSeriesStore, stop: threading.Event,
                   console: Console) -> None:  # fmt: skip
-    """Plan each tenant's next working day at its configured local time, until `stop`; meanwhile, re-plan
-    today on a fire risk where the fleet asks for it (`auto_replan`)."""
+    """At each tenant's configured local time, plan tomorrow if its trucks run then (not before a weekend
+    day, a holiday or a closed day: the evening before the next working day plans that), until `stop`;
+    meanwhile, re-plan today on a fire risk where the fleet asks for it (`auto_replan`)."""
     planned: set[tuple[str, date]] = set()
     seen: set[int] = set()  # fire-risk alerts already acted on
     while not stop.is_set():
@@ -142,6 +158,12 @@ def run_scheduler(settings: Settings, registry: Registry, store: TimeSeriesStore
         for due, tenant_id, zone in sorted(upcoming):
             day = (due.astimezone(zone) + timedelta(days=1)).date()
             if due <= now and (tenant_id, day) not in planned:
+                doc = registry.fleet(tenant_id)
+                off = day_off(FleetSpec.model_validate(doc), day) if doc is not None else None
+                if off is not None:
+                    log.info("%s: no collection on %s (%s): nothing to plan", tenant_id, day.isoformat(), off)
+                    planned.add((tenant_id, day))
+                    continue
                 try:
                     plan = plan_now(registry, store, tenant=tenant_id, day=day, by="scheduler",
                                     time_limit_s=settings.api.plan_time_limit_s)  # fmt: skip

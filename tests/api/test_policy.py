@@ -2,14 +2,16 @@
 
 from __future__ import annotations
 
-from datetime import UTC, datetime, timedelta
+from datetime import UTC, date, datetime, timedelta
+from zoneinfo import ZoneInfo
 
 import pytest
+from pydantic import ValidationError
 
-from api.planning import select
+from api.planning import FleetSpec, day_off, next_workday, plan_day, select
 from core.forecast import Forecast, Reliability
 from core.models import Fraction
-from tests.api.conftest import World
+from tests.api.conftest import FLEET, World
 from tests.core.test_models import a_bin
 
 DAY = datetime(2026, 11, 24, 10, 0, tzinfo=UTC)
@@ -165,3 +167,49 @@ def test_more_due_than_the_trucks_can_take_gives_a_plan_and_says_what_is_left() 
     assert 1 <= len(planned) < 12  # ten minutes a bin: a few fit in the hour, the rest do not
     assert {x.bin_id for x in left} == {b.id for b in bins} - set(planned)
     assert all(x.reason.startswith("due, but more than the trucks can collect today") for x in left)
+
+
+def test_trucks_do_not_run_on_weekends_public_holidays_and_the_eves_swedes_take_off() -> None:
+    fleet = FleetSpec.model_validate(FLEET)  # Swedish holidays by default
+    assert day_off(fleet, date(2026, 12, 24)) == "Christmas Eve"  # a Thursday
+    assert day_off(fleet, date(2026, 12, 25)) == "Christmas Day"
+    assert day_off(fleet, date(2026, 12, 23)) is None
+    assert day_off(fleet, date(2026, 11, 28)) == "Saturday"
+    assert next_workday(date(2026, 12, 23), fleet) == date(2026, 12, 28)  # Monday
+    assert next_workday(date(2026, 6, 18), fleet) == date(2026, 6, 22)  # over Midsummer Eve, a Friday
+    assert next_workday(date(2026, 12, 30), fleet) == date(2027, 1, 4)  # New Year's Eve and Day
+    assert next_workday(date(2026, 12, 23), fleet.model_copy(update={"holidays": None})) == date(2026, 12, 24)
+    closed = fleet.model_copy(update={"closed_days": (date(2026, 11, 25),)})
+    assert (day_off(closed, date(2026, 11, 25)), next_workday(date(2026, 11, 24), closed)) == (
+        "closed", date(2026, 11, 26))  # fmt: skip
+    norway = FleetSpec.model_validate(FLEET | {"holidays": "no"})
+    assert norway.holidays == "NO"
+    assert day_off(norway, date(2026, 5, 17)) is not None  # Constitution Day
+    with pytest.raises(ValidationError, match="holidays"):
+        FleetSpec.model_validate(FLEET | {"holidays": "XX"})
+    with pytest.raises(ValidationError, match="workdays"):
+        FleetSpec.model_validate(FLEET | {"workdays": [7]})
+
+
+def test_before_christmas_the_plan_takes_what_would_fill_before_the_trucks_run_again() -> None:
+    """A bin at 0.55 rising 0.06 a day: under its threshold (0.8) at any next working day's collection
+    in a normal week, over it by Monday after Christmas: due on the 23rd, not on the 22nd."""
+    stockholm = ZoneInfo("Europe/Stockholm")
+    fleet = FleetSpec.model_validate(FLEET)
+    for day, due in ((date(2026, 12, 22), False), (date(2026, 12, 23), True)):
+        seen = datetime(day.year, day.month, day.day, 5, 0, tzinfo=stockholm)
+        bins = [a_bin(id="slow", location={"lat": 56.67, "lon": 16.35})]
+        predicted = {
+            "slow": Forecast(
+                bin_id="slow",
+                made_at=seen,
+                filling_level=0.55,
+                observed_at=seen,
+                rate_per_day=0.06,
+                threshold=0.8,
+                reliability=Reliability.HIGH,
+            )
+        }
+        routes, _ = plan_day(bins, predicted, day=day, zone=stockholm, fleet=fleet.model_copy(
+            update={"optional_from": 0.95}), time_limit_s=1)  # fmt: skip
+        assert any(v.id == "slow" for r in routes for v in r.visits) is due, day

@@ -7,17 +7,18 @@ from datetime import UTC, date, datetime, time, timedelta
 from pathlib import Path
 from zoneinfo import ZoneInfo
 
+import pytest
 from rich.console import Console
 
 from api.planning import FleetSpec
-from core.models import Fraction
+from core.models import Fraction, Plan
 from core.registry import Registry
 from core.settings import PlanningSettings, Settings
 from core.timeseries.sqlite import SqliteStore
 from tests.api.conftest import FLEET, readings_for
 from tests.api.conftest import NOW as WORLD_NOW
 from tests.integration.test_commands import tomning
-from tomning.planner import next_run, run_scheduler
+from tomning.planner import next_day_to_plan, next_run, run_scheduler
 
 STOCKHOLM = ZoneInfo("Europe/Stockholm")
 
@@ -65,13 +66,17 @@ def test_tomning_plan_makes_a_draft_and_summarises_it(tmp_path: Path) -> None:
         (plan,) = registry.plans("kalmar")
     assert plan.status.value == "draft"
     assert plan.routes
-    assert plan.day == (datetime.now(UTC).astimezone(STOCKHOLM) + timedelta(days=1)).date()
+    today = datetime.now(UTC).astimezone(STOCKHOLM).date()
+    with Registry.connect(env["TOMNING_REGISTRY__URL"]) as registry:  # Monday's, on a Friday
+        assert plan.day == next_day_to_plan(registry, "kalmar", today) > today
     bins = sum(v.kind == "bin" for r in plan.routes for v in r.visits)
     assert f"{bins} bins" in shown
 
 
-def test_the_scheduler_plans_tomorrow_once_at_the_tenants_time(tmp_path: Path) -> None:
-    env = _seeded(tmp_path)
+def _run_scheduler(
+    tmp_path: Path, env: dict[str, str], fleet: FleetSpec, *, wait_for_plan: bool
+) -> list[Plan]:
+    """The scheduler, due a minute ago for kalmar, until it planned (or for a few seconds): the plans."""
     just_now = (datetime.now(UTC) - timedelta(minutes=1)).astimezone(STOCKHOLM).strftime("%H:%M")
     settings = Settings(planning=PlanningSettings(at="03:00", tenants={"kalmar": just_now}, grace_s=600))
     settings = settings.model_copy(update={"api": settings.api.model_copy(update={"plan_time_limit_s": 1})})
@@ -80,20 +85,39 @@ def test_the_scheduler_plans_tomorrow_once_at_the_tenants_time(tmp_path: Path) -
         Registry.connect(env["TOMNING_REGISTRY__URL"]) as registry,
         SqliteStore(tmp_path / "readings.sqlite") as store,
     ):
+        registry.save_fleet("kalmar", fleet.model_dump(mode="json"))
         worker = threading.Thread(
             target=run_scheduler, args=(settings, registry, store, stop, Console(quiet=True))
         )
         worker.start()
-        deadline = datetime.now(UTC) + timedelta(seconds=60)
+        deadline = datetime.now(UTC) + timedelta(seconds=60 if wait_for_plan else 3)
         while not registry.plans("kalmar") and datetime.now(UTC) < deadline:
             stop.wait(0.2)
         stop.wait(2)  # time enough to plan a second time, which it must not
         stop.set()
         worker.join(timeout=30)
-        plans = registry.plans("kalmar")
+        return registry.plans("kalmar")
+
+
+def test_the_scheduler_plans_tomorrow_once_at_the_tenants_time(tmp_path: Path) -> None:
+    env = _seeded(tmp_path)
+    # trucks every day, no holidays: tomorrow is a working day whenever the test runs
+    every_day = FleetSpec.model_validate(FLEET | {"workdays": list(range(7)), "holidays": None})
+    plans = _run_scheduler(tmp_path, env, every_day, wait_for_plan=True)
     assert len(plans) == 1
     assert plans[0].created_by == "scheduler"
     assert plans[0].day == (datetime.now(UTC).astimezone(STOCKHOLM) + timedelta(days=1)).date()
+
+
+def test_the_scheduler_plans_nothing_for_a_day_without_collection(
+    tmp_path: Path, caplog: pytest.LogCaptureFixture
+) -> None:
+    env = _seeded(tmp_path)
+    tomorrow = (datetime.now(UTC).astimezone(STOCKHOLM) + timedelta(days=1)).date()
+    closed = FleetSpec.model_validate(FLEET | {"workdays": list(range(7)), "closed_days": [tomorrow]})
+    with caplog.at_level("INFO", logger="tomning.planner"):
+        assert _run_scheduler(tmp_path, env, closed, wait_for_plan=False) == []
+    assert f"no collection on {tomorrow.isoformat()} (closed)" in caplog.text
 
 
 def test_a_fire_risk_off_the_route_replans_the_day_where_the_fleet_asks_for_it(tmp_path: Path) -> None:
