@@ -305,23 +305,27 @@ def forecast_band(
     return out
 
 
+WEEKDAYS_SV = ("måndag", "tisdag", "onsdag", "torsdag", "fredag", "lördag", "söndag")
+
+
 @cache
-def _holidays(country: str) -> holidays.HolidayBase:
+def _holidays(country: str, language: str) -> holidays.HolidayBase:
     # the eves most take off (de facto) count: nobody collects bins on Christmas Eve in Sweden
-    categories = ("public", "de_facto")
-    known = holidays.country_holidays(country).supported_categories
-    chosen = [c for c in categories if c in known]
-    return holidays.country_holidays(country, categories=chosen, language="en_US")
+    calendar = holidays.country_holidays(country)
+    chosen = [c for c in ("public", "de_facto") if c in calendar.supported_categories]
+    spoken = language if language in calendar.supported_languages else None
+    return holidays.country_holidays(country, categories=chosen, language=spoken)
 
 
-def day_off(fleet: FleetSpec, day: date) -> str | None:
+def day_off(fleet: FleetSpec, day: date, language: Literal["en", "sv"] = "en") -> str | None:
     """Why trucks do not run on `day` (a weekday off, a holiday's name, a closed day), or None."""
     if day in fleet.closed_days:
-        return "closed"
-    if fleet.holidays is not None and (name := _holidays(fleet.holidays).get(day)) is not None:
+        return "stängt" if language == "sv" else "closed"
+    named = _holidays(fleet.holidays, "sv" if language == "sv" else "en_US") if fleet.holidays else {}
+    if (name := named.get(day)) is not None:
         return str(name)
     if day.weekday() not in fleet.workdays:
-        return day.strftime("%A")
+        return WEEKDAYS_SV[day.weekday()] if language == "sv" else day.strftime("%A")
     return None
 
 

@@ -3,17 +3,17 @@
 from __future__ import annotations
 
 from datetime import date, datetime, timedelta
-from typing import Annotated
+from typing import Annotated, Literal
 from zoneinfo import ZoneInfo
 
-from fastapi import APIRouter, Depends, Request
+from fastapi import APIRouter, Depends, Query, Request
 from fastapi.responses import Response
 from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
 from api import exports
 from api.auth import DISPATCH, HANDOVER, READ, REPORT, ROUTES, allow, tenant_of
 from api.context import Services, services
-from api.planning import FleetSpec, make_plan
+from api.planning import FleetSpec, day_off, make_plan, next_workday
 from api.problems import responses
 from api.resources.admin import issue
 from api.resources.common import Number, Page, PagingQuery, page
@@ -52,6 +52,40 @@ def get_fleet(ctx: Ctx, who: Reader) -> FleetSpec:
 def put_fleet(fleet: FleetSpec, ctx: Ctx, who: Dispatcher) -> FleetSpec:
     ctx.registry.save_fleet(tenant_of(who), fleet.model_dump(mode="json"))
     return fleet
+
+
+class CalendarDay(BaseModel):
+    day: date
+    working: bool
+    off: str | None = Field(None, description="why the trucks do not run: a weekday off, a holiday, closed")
+
+
+class Calendar(BaseModel):
+    next_working_day: date = Field(description="the first working day after `after`: what to plan next")
+    days: list[CalendarDay]
+
+
+@router.get(
+    "/calendar", tags=["plans"], responses=responses(404, 422),
+    summary="the fleet's working days: weekdays, public holidays, closed days",
+)  # fmt: skip
+def calendar(
+    ctx: Ctx, who: Reader,
+    after: Annotated[date | None, Query(description="default: today, local time")] = None,
+    days: Annotated[int, Query(ge=1, le=366)] = 14,
+    lang: Annotated[Literal["en", "sv"], Query(description="language of the reasons")] = "en",
+) -> Calendar:  # fmt: skip
+    """The `days` days after `after`, each working or not and why, and the next working day."""
+    fleet = get_fleet(ctx, who)
+    tenant = ctx.registry.tenant(tenant_of(who))
+    start = after or ctx.clock().astimezone(ZoneInfo(tenant.timezone)).date()
+    if start >= date.max - timedelta(days=days + 30):
+        raise InvalidInput("after: too far ahead")
+    listed = [start + timedelta(days=n) for n in range(1, days + 1)]
+    return Calendar(
+        next_working_day=next_workday(start, fleet),
+        days=[CalendarDay(day=d, working=(off := day_off(fleet, d, lang)) is None, off=off) for d in listed],
+    )
 
 
 class PlanRequest(BaseModel):

@@ -7,7 +7,8 @@ const panel = document.getElementById("panel");
 const bar = document.getElementById("bar");
 const state = {
   token: sessionStorage.getItem("tomning.console.token"),
-  tenant: null, bins: [], etag: null, alerts: [], kpis: null, plan: null, day: null, qr: null, message: null,
+  tenant: null, bins: [], etag: null, alerts: [], kpis: null, plan: null, day: null, dayOff: null, qr: null,
+  message: null,
 };
 let map = null;
 let binLayer = null;
@@ -35,9 +36,27 @@ function signOut() {
   render();
 }
 
+async function nextWorkingDay() {
+  try {
+    return (await api("/v1/calendar?days=1")).data.next_working_day;
+  } catch {
+    return localDate(1, state.tenant.timezone); // no fleet yet: tomorrow
+  }
+}
+
+async function dayOff(day) {
+  const before = new Date(Date.parse(`${day}T12:00:00Z`) - 86_400_000).toISOString().slice(0, 10);
+  try {
+    return (await api(`/v1/calendar?after=${before}&days=1&lang=${language()}`)).data.days[0].off;
+  } catch {
+    return null;
+  }
+}
+
 async function load() {
   if (!state.tenant) state.tenant = (await api("/v1/tenant")).data;
-  state.day = state.day || localDate(1, state.tenant.timezone);
+  state.day = state.day || await nextWorkingDay();
+  state.dayOff = await dayOff(state.day);
   const answer = await api("/v1/state", { headers: state.etag ? { "If-None-Match": state.etag } : {} });
   if (answer.status !== 304) {
     state.bins = answer.data;
@@ -88,7 +107,9 @@ function planSection() {
   if (plan?.status === "draft") buttons.push(h("button", { class: "button", id: "approve", onclick: () => act(() => api(`/v1/plans/${plan.id}/approve`, { method: "POST" })) }, t("approve")));
   if (plan?.status === "approved") buttons.push(h("button", { class: "button", id: "dispatch", onclick: () => act(() => api(`/v1/plans/${plan.id}/dispatch`, { method: "POST" })) }, t("dispatch")));
   if (plan) buttons.push(h("button", { class: "button secondary", id: "replan", onclick: () => act(() => api(`/v1/plans/${plan.id}/replan`, { method: "POST", body: {} })) }, t("replan")));
-  const section = [h("h2", {}, `${t("plan")} `, dayInput), h("div", { class: "planbar" }, buttons)];
+  const section = [h("h2", {}, `${t("plan")} `, dayInput)];
+  if (state.dayOff) section.push(h("p", { class: "card", id: "day-off" }, `${t("noCollection")} (${state.dayOff})`));
+  section.push(h("div", { class: "planbar" }, buttons));
   if (!plan) return [...section, h("p", { class: "card" }, t("noPlan"))];
   section.push(h("p", { class: "card", id: "plan-status" }, `#${plan.id} · ${t(plan.status)} · ${plan.routes.length} ${t("routes").toLowerCase()} · `
     + `${(plan.routes.reduce((s, r) => s + r.distance_m, 0) / 1000).toFixed(1)} ${t("km")} · ${plan.left_out.length} ${t("leftOut")}`));

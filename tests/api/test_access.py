@@ -41,6 +41,7 @@ CASES: list[tuple[str, str, Any, set[str]]] = [
     ("POST", "/v1/alerts/{alert}/acknowledge", None, {"admin", "dispatcher"}),
     ("GET", "/v1/fleet", None, READERS),
     ("PUT", "/v1/fleet", "FLEET", {"admin", "dispatcher"}),
+    ("GET", "/v1/calendar", None, READERS),
     ("GET", "/v1/plans", None, READERS),
     ("GET", "/v1/plans/{plan}", None, READERS),
     ("POST", "/v1/plans/{plan}/replan", {"time_limit_s": 1}, {"admin", "dispatcher"}),

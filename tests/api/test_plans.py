@@ -69,6 +69,28 @@ def test_planning_without_a_fleet_says_what_to_do(world: World) -> None:
     )
 
 
+def test_the_calendar_says_which_days_the_trucks_run_and_why_not(world: World) -> None:
+    client, h = world.client, world.auth("kalmar", "viewer")
+    christmas = client.get("/v1/calendar?after=2026-12-23&days=6&lang=sv", headers=h).json()
+    assert christmas["next_working_day"] == "2026-12-28"
+    assert [(d["day"][8:], d["working"], d["off"]) for d in christmas["days"]] == [
+        ("24", False, "Julafton"), ("25", False, "Juldagen"), ("26", False, "Annandag jul"),
+        ("27", False, "söndag"), ("28", True, None), ("29", True, None),
+    ]  # fmt: skip
+    assert client.get("/v1/calendar?after=2026-12-23&days=1", headers=h).json()["days"][0]["off"] == (
+        "Christmas Eve"
+    )
+    # from today in Kalmar (the world's clock: Monday 23 November 2026, 06:00)
+    assert client.get("/v1/calendar", headers=h).json()["next_working_day"] == "2026-11-24"
+    for bad in ("days=0", "days=400", "after=2026-13-01", "lang=fi", "after=9999-12-30"):
+        answer = client.get(f"/v1/calendar?{bad}", headers=h)
+        assert answer.status_code == 422, bad
+        assert answer.headers["content-type"] == "application/problem+json"
+    with world.services.registry.engine.begin() as conn:
+        conn.exec_driver_sql("DELETE FROM fleets")
+    assert client.get("/v1/calendar", headers=h).status_code == 404
+
+
 def _report(world: World, plan: dict[str, Any], who: str, bin_id: str, **extra: Any) -> Any:
     body = {
         "bin_id": bin_id,

@@ -23,8 +23,15 @@ def test_a_dispatcher_plans_approves_and_dispatches_from_the_console(
     page.locator("#alerts li").first.get_by_role("button", name="Åtgärdat").click()
     expect(page.locator("#alerts li")).to_have_count(1)
 
+    # the day to plan is the next working day by the fleet's calendar; a day off says why
+    upcoming = world.client.get("/v1/calendar", headers=world.auth("kalmar", "viewer")).json()
+    expect(page.locator("#day")).to_have_value(upcoming["next_working_day"])
+    page.locator("#day").fill("2026-12-24")
+    page.locator("#day").dispatch_event("change")
+    expect(page.locator("#day-off")).to_contain_text("Julafton")
     page.locator("#day").fill("2026-11-23")
     page.locator("#day").dispatch_event("change")
+    expect(page.locator("#day-off")).to_have_count(0)
     page.locator("#make-plan").click()
     expect(page.locator("#plan-status")).to_contain_text("utkast", timeout=30_000)
     routes = page.locator("#routes li").count()
