@@ -26,6 +26,7 @@ search can have 20 s and the run still ends in about ten minutes.
 from __future__ import annotations
 
 import argparse
+import itertools
 import json
 import math
 import multiprocessing
@@ -56,7 +57,8 @@ from api.planning import (
 )
 from core import places
 from core.fillmodel import PROFILES, STATION_DAILY_FILL, STOCKHOLM, BinKind, Fleet, kind_of
-from core.models import Bin, Fraction, Location
+from core.models import Bin, Fraction, Location, PlannedRoute
+from routing.matrix import CIRCUITY, haversine_m
 
 console = Console(stderr=True)
 START = datetime(2026, 11, 2, 0, 0, tzinfo=STOCKHOLM)  # a Monday
@@ -136,6 +138,10 @@ class Tally:
     overflow_hours: float = 0.0
     overflow_by_kind: Counter[str] = field(default_factory=Counter)
     daily_km: list[float] = field(default_factory=list)
+    km_by_leg: Counter[str] = field(default_factory=Counter)  # out from and home to the depot, tip, bins
+
+    def legs_km(self) -> dict[str, float]:
+        return {k: round(v, 1) for k, v in sorted(self.km_by_leg.items())}
 
     def summary(self) -> dict[str, float]:
         return {
@@ -197,12 +203,26 @@ def live(policy: str, bins: list[Bin], *, weeks: int, trucks: int, time_limit_s:
                 routes, _ = plan_day(chosen, predicted, day=day, zone=STOCKHOLM, fleet=calendar,
                                      time_limit_s=time_limit_s)  # fmt: skip
             km = sum(r.distance_m for r in routes) / 1000
+            for r in routes:
+                tally.km_by_leg.update(legs(r))
             tally.km += km
             tally.daily_km.append(km)
             pending += [(v.arrival, v.id) for r in routes for v in r.visits if v.kind == "bin"]
         clock = to
         advance()
     return tally
+
+
+def legs(route: PlannedRoute) -> dict[str, float]:
+    """A route's km by leg: out from and home to the depot, to and from the tip, between bins (by the
+    straight lines with circuity the routes were planned on)."""
+    places = [("depot", DEPOT), *((v.kind, v.location) for v in route.visits), ("depot", DEPOT)]
+    out: Counter[str] = Counter()
+    for (kind_a, a), (kind_b, b) in itertools.pairwise(places):
+        kinds = {kind_a, kind_b}
+        leg = "depot" if "depot" in kinds else "tip" if "facility" in kinds else "bins"
+        out[leg] += haversine_m(a, b) * CIRCUITY / 1000
+    return out
 
 
 def hours_of(weeks: int) -> int:
@@ -311,7 +331,8 @@ def main() -> None:
                "every_other_day": args.every_other_day}  # fmt: skip
     results = live_both(bins, options, apart=args.workers > 1)
     for policy, tally in results.items():
-        console.print(f"{policy}: {tally.summary()}; overflow by kind {dict(tally.overflow_by_kind)}")
+        console.print(f"{policy}: {tally.summary()}; overflow by kind {dict(tally.overflow_by_kind)}; "
+                      f"km by leg {tally.legs_km()}")  # fmt: skip
     if args.plot:
         args.plot.parent.mkdir(parents=True, exist_ok=True)
         plot(results, args.plot)
@@ -326,6 +347,7 @@ def main() -> None:
         "weeks": weeks,
         "route_search_s": limit,
         "overflow_bin_hours_by_kind": {p: dict(t.overflow_by_kind) for p, t in results.items()},
+        "km_by_leg": {p: t.legs_km() for p, t in results.items()},
         "policy": fleet_spec(trucks, **tuning).model_dump(
             include={"optional_from", "optional_penalty_m", "safety", "due_at_rate"}
         ),
