@@ -163,6 +163,14 @@ class FleetSpec(Frozen):
         return self
 
 
+def fleet_of(registry: Registry, tenant: str) -> FleetSpec:
+    """The tenant's fleet; without one there is nothing to plan with (409)."""
+    doc = registry.fleet(tenant)
+    if doc is None:
+        raise Conflict("the tenant has no fleet: PUT /v1/fleet (depots, facilities, trucks) before planning")
+    return FleetSpec.model_validate(doc)
+
+
 def forecasts(
     registry: Registry, store: TimeSeriesStore, tenant: str, now: datetime, bins: Sequence[Bin] | None = None
 ) -> dict[str, Forecast]:

@@ -11,7 +11,7 @@ from rich.console import Console
 from rich.progress import BarColumn, Progress, TextColumn, TimeElapsedColumn
 from rich.table import Table
 
-from api.planning import FleetSpec, day_off, make_plan, next_workday
+from api.planning import FleetSpec, day_off, fleet_of, make_plan, next_workday
 from core.errors import Conflict
 from core.models import AlertStatus, EventKind, Plan, PlanStatus
 from core.registry import Registry
@@ -27,7 +27,7 @@ def plan_now(
 ) -> Plan:  # fmt: skip
     """Forecast, select and route `day` for `tenant`; store it as a draft plan. A day the trucks do not
     run (a weekend, a holiday) is planned all the same, with a warning: the dispatcher asked for it."""
-    fleet = tenant_fleet(registry, tenant)
+    fleet = fleet_of(registry, tenant)
     if console is not None and (off := day_off(fleet, day)) is not None:
         console.print(
             f"[yellow]{day.isoformat()} is not a working day for the fleet ({off}): planned anyway[/]"
@@ -50,13 +50,6 @@ def plan_now(
             done.set()
             ticker.join()
     return registry.add_plan(made)
-
-
-def tenant_fleet(registry: Registry, tenant: str) -> FleetSpec:
-    doc = registry.fleet(tenant)
-    if doc is None:
-        raise Conflict(f"tenant {tenant!r} has no fleet: PUT /v1/fleet (depots, facilities, trucks) first")
-    return FleetSpec.model_validate(doc)
 
 
 def next_day_to_plan(registry: Registry, tenant: str, today: date) -> date:

@@ -13,7 +13,7 @@ from pydantic import BaseModel, ConfigDict, Field, ValidationError
 from api import exports
 from api.auth import DISPATCH, HANDOVER, READ, REPORT, ROUTES, allow, tenant_of
 from api.context import Services, services
-from api.planning import FleetSpec, day_off, make_plan, next_workday
+from api.planning import FleetSpec, day_off, fleet_of, make_plan, next_workday
 from api.problems import responses
 from api.resources.admin import issue
 from api.resources.common import Number, Page, PagingQuery, page
@@ -101,13 +101,6 @@ def _search_time(ctx: Services, asked: float | None) -> float:
     return min(asked or ctx.settings.api.plan_time_limit_s, ctx.settings.api.plan_time_limit_max_s)
 
 
-def _fleet(ctx: Services, tenant: str) -> FleetSpec:
-    doc = ctx.registry.fleet(tenant)
-    if doc is None:
-        raise Conflict("the tenant has no fleet: PUT /v1/fleet before planning")
-    return FleetSpec.model_validate(doc)
-
-
 @router.post(
     "/plans", tags=["plans"], status_code=201, responses=responses(409, 422),
     summary="forecast, select and route a day: a draft plan",
@@ -115,7 +108,7 @@ def _fleet(ctx: Services, tenant: str) -> FleetSpec:
 def create_plan(body: PlanRequest, ctx: Ctx, who: Dispatcher) -> Plan:
     tenant = tenant_of(who)
     made = make_plan(
-        ctx.registry, ctx.store, tenant=tenant, day=body.day, fleet=_fleet(ctx, tenant),
+        ctx.registry, ctx.store, tenant=tenant, day=body.day, fleet=fleet_of(ctx.registry, tenant),
         created_by=who.key_id, now=ctx.clock(), time_limit_s=_search_time(ctx, body.time_limit_s),
     )  # fmt: skip
     return ctx.registry.add_plan(made)
@@ -185,8 +178,9 @@ def replan(plan_id: Number, body: ReplanRequest, ctx: Ctx, who: Dispatcher) -> P
     if old.status is PlanStatus.SUPERSEDED:
         raise Conflict(f"plan {plan_id} was replaced already: re-plan its successor")
     made = make_plan(  # what drivers reported stays done; their trucks set off from where they are
-        ctx.registry, ctx.store, tenant=tenant, day=old.day, fleet=_fleet(ctx, tenant), created_by=who.key_id,
-        now=ctx.clock(), time_limit_s=_search_time(ctx, body.time_limit_s), replaces=plan_id,
+        ctx.registry, ctx.store, tenant=tenant, day=old.day, fleet=fleet_of(ctx.registry, tenant),
+        created_by=who.key_id, now=ctx.clock(), time_limit_s=_search_time(ctx, body.time_limit_s),
+        replaces=plan_id,
     )  # fmt: skip
     return ctx.registry.add_plan(made)
 

@@ -65,7 +65,7 @@ def test_planning_without_a_fleet_says_what_to_do(world: World) -> None:
     answer = client.post("/v1/plans", json={"day": "2026-11-23"}, headers=h)
     assert (answer.status_code, answer.json()["detail"]) == (
         409,
-        "the tenant has no fleet: PUT /v1/fleet before planning",
+        "the tenant has no fleet: PUT /v1/fleet (depots, facilities, trucks) before planning",
     )
 
 
