@@ -10,9 +10,10 @@ numba.
 It serves the problems whose every constraint is a sum along the route: capacity per trip, with trips
 to a facility between them and before the way home (each by the facility that costs least there), the
 longest shift (driving, service, unloading), optional stops with their penalty, trucks' fixed costs,
-several depots. Time windows, drivers' breaks, opening hours and a re-plan's mid-day starts stay with
-OR-Tools alone (`fits` tells which). Deterministic for a seed and a number of iterations; under a
-wall-clock budget the iterations done vary with the machine.
+several depots, and a re-plan's trucks setting off mid-day from where they are with what they carry
+(a truck that sets off loaded may unload before its first stop). Time windows, drivers' breaks and
+opening hours stay with OR-Tools alone (`fits` tells which). Deterministic for a seed and a number of
+iterations; under a wall-clock budget the iterations done vary with the machine.
 """
 
 from __future__ import annotations
@@ -44,10 +45,7 @@ def fits(problem: Problem) -> bool:
         problem.distance_m is not None
         and all(f.opening_s is None for f in problem.facilities)
         and not any(s.time_window for s in problem.stops)
-        and all(
-            not v.breaks and v.start_at in (None, v.depot) and v.start_s == 0 and v.start_load == 0
-            for v in problem.vehicles
-        )
+        and not any(v.breaks for v in problem.vehicles)
     )
 
 
@@ -58,13 +56,16 @@ def _seed(seed: int) -> None:
 
 @njit(cache=True)
 def _measure(  # type: ignore[no-untyped-def]
-    r, seq, brk, length, trip_load, merge, d, t, place, demand, svc, cap, h, via_c, via_t, home_c, home_t
-):
+    r, seq, brk, length, trip_load, merge, d, t, place, demand, svc, cap, h, via_c, via_t, home_c, home_t,
+    src, load0, first_c, first_t,
+):  # fmt: skip
     """Route `r`'s (cost, duration) from scratch, and each position's trip load; with `merge`, neighbouring
-    trips that fit in one truckload become one (a ruin leaves them lighter)."""
+    trips that fit in one truckload become one (a ruin leaves them lighter). The truck sets off from place
+    `src` carrying `load0`; a break before the first stop is a trip to unload that (`first_c`, `first_t`:
+    from `src` by a facility to each stop)."""
     n = length[r]
     if merge:
-        carried = 0
+        carried = load0
         for i in range(n):
             if brk[r, i]:
                 following = 0
@@ -80,12 +81,16 @@ def _measure(  # type: ignore[no-untyped-def]
     cost = 0.0
     dur = 0.0
     begun = 0
-    carried = 0
+    carried = load0
     for i in range(n):
         s = seq[r, i]
-        if i == 0:
-            cost += d[h, place[s]]
-            dur += t[h, place[s]]
+        if i == 0 and brk[r, 0]:
+            cost += first_c[s]
+            dur += first_t[s]
+            carried = 0
+        elif i == 0:
+            cost += d[src, place[s]]
+            dur += t[src, place[s]]
         elif brk[r, i]:
             cost += via_c[seq[r, i - 1], s]
             dur += via_t[seq[r, i - 1], s]
@@ -114,7 +119,7 @@ def _search(iterations, t_from, t_to, m, w, a, b, where, state):  # type: ignore
     `state` holds the accepted cost and the best cost."""
     seq, brk, length, trip_load, cost, dur = w
     d, t, place, demand, svc, penalty, dep, cap, fixed, shift = m[:10]
-    neighbours, order_weights, via_c, via_t, home_c, home_t, trips = m[10:]
+    neighbours, order_weights, via_c, via_t, home_c, home_t, trips, origin, load0, first_c, first_t = m[10:]
     routes = seq.shape[0]
     stops = demand.shape[0]
     touched = np.zeros(routes, dtype=np.bool_)
@@ -126,7 +131,8 @@ def _search(iterations, t_from, t_to, m, w, a, b, where, state):  # type: ignore
 
     def measure(r: int, merge: bool) -> tuple[float, float]:
         args = (d, t, place, demand, svc, cap[r], dep[r], via_c, via_t, home_c, home_t)
-        return _measure(r, seq, brk, length, trip_load, merge, *args)  # type: ignore[no-any-return]
+        start = (origin[r], load0[r], first_c[r], first_t[r])
+        return _measure(r, seq, brk, length, trip_load, merge, *args, *start)  # type: ignore[no-any-return]
 
     for it in range(iterations):
         temperature = t_from * (t_to / t_from) ** (it / max(1, iterations))
@@ -178,7 +184,7 @@ def _search(iterations, t_from, t_to, m, w, a, b, where, state):  # type: ignore
                         where[seq[r, i]] = -1  # absent: the recreate below puts it back
                     else:
                         kept_seq[n] = seq[r, i]
-                        kept_brk[n] = pending and n > 0
+                        kept_brk[n] = pending and (n > 0 or load0[r] > 0)
                         pending = False
                         n += 1
                 seq[r, :n] = kept_seq[:n]
@@ -223,11 +229,17 @@ def _search(iterations, t_from, t_to, m, w, a, b, where, state):  # type: ignore
                 if q > cap[r]:
                     continue
                 h = dep[r]
+                src = origin[r]
                 size = length[r]
                 if size == 0:
-                    delta = fixed[r] + d[h, p] + home_c[s, h]
-                    if delta < best and t[h, p] + svc[s] + home_t[s, h] <= shift[r]:
-                        best, best_r, best_k, best_mode = delta, r, 0, 0
+                    if load0[r] + q <= cap[r]:
+                        delta = fixed[r] + d[src, p] + home_c[s, h]
+                        if delta < best and t[src, p] + svc[s] + home_t[s, h] <= shift[r]:
+                            best, best_r, best_k, best_mode = delta, r, 0, 0
+                    if trips and load0[r] > 0:  # unload what it carries first
+                        delta = fixed[r] + first_c[r, s] + home_c[s, h]
+                        if delta < best and first_t[r, s] + svc[s] + home_t[s, h] <= shift[r]:
+                            best, best_r, best_k, best_mode = delta, r, 0, 1
                     continue
                 if not trips and trip_load[r, 0] + q > cap[r]:
                     continue  # one trip a day, and it is full
@@ -236,11 +248,27 @@ def _search(iterations, t_from, t_to, m, w, a, b, where, state):  # type: ignore
                     if np.random.random() < BLINK:
                         continue
                     if k == 0:
-                        o = place[seq[r, 0]]
-                        if trip_load[r, 0] + q <= cap[r]:
-                            delta = d[h, p] + d[p, o] - d[h, o]
-                            if delta < best and t[h, p] + t[p, o] - t[h, o] <= room:
+                        first = seq[r, 0]
+                        o = place[first]
+                        if not brk[r, 0]:
+                            if trip_load[r, 0] + q <= cap[r]:
+                                delta = d[src, p] + d[p, o] - d[src, o]
+                                if delta < best and t[src, p] + t[p, o] - t[src, o] <= room:
+                                    best, best_r, best_k, best_mode = delta, r, 0, 0
+                            # unload what it carries first: the first trip then carries no more than that
+                            if trips and load0[r] > 0 and trip_load[r, 0] - load0[r] + q <= cap[r]:
+                                delta = first_c[r, s] + d[p, o] - d[src, o]
+                                if delta < best and first_t[r, s] + t[p, o] - t[src, o] <= room:
+                                    best, best_r, best_k, best_mode = delta, r, 0, 1
+                            continue
+                        if load0[r] + q <= cap[r]:  # on the way to unloading first
+                            delta = d[src, p] + via_c[s, first] - first_c[r, first]
+                            if delta < best and t[src, p] + via_t[s, first] - first_t[r, first] <= room:
                                 best, best_r, best_k, best_mode = delta, r, 0, 0
+                        if trip_load[r, 0] + q <= cap[r]:  # first after unloading
+                            delta = first_c[r, s] + d[p, o] - first_c[r, first]
+                            if delta < best and first_t[r, s] + t[p, o] - first_t[r, first] <= room:
+                                best, best_r, best_k, best_mode = delta, r, 0, 1
                         continue
                     before = seq[r, k - 1]
                     bp = place[before]
@@ -345,11 +373,23 @@ class _Model(NamedTuple):
     home_c: np.ndarray  # from a stop home to each depot: by a facility when there are any
     home_t: np.ndarray
     trips: bool
+    origin: np.ndarray  # where each truck sets off (its place): its depot, or where a re-plan finds it
+    load0: np.ndarray  # what each truck carries when it sets off
+    first_c: np.ndarray  # from each truck's origin by the facility that costs least to each stop
+    first_t: np.ndarray
 
 
-def _model(problem: Problem) -> tuple[_Model, np.ndarray, np.ndarray]:
-    """The compiled search's view of `problem`, and which facility each trip between two stops (and each
-    way home) goes by (-1: none)."""
+class _Ways(NamedTuple):
+    """Which facility each trip goes by (-1: none): between two stops, from a stop home, from a truck's
+    origin to its first stop."""
+
+    via: np.ndarray
+    home: np.ndarray
+    first: np.ndarray
+
+
+def _model(problem: Problem) -> tuple[_Model, _Ways]:
+    """The compiled search's view of `problem`, and which facility each trip goes by."""
     assert problem.distance_m is not None
     d = np.asarray(problem.distance_m, dtype=np.float64)
     t = problem.driving_s().astype(np.float64)
@@ -358,6 +398,9 @@ def _model(problem: Problem) -> tuple[_Model, np.ndarray, np.ndarray]:
     place = np.arange(base, base + stops, dtype=np.int64)
     sub = d[np.ix_(place, place)]
     depot_of = {dp.id: n for n, dp in enumerate(problem.depots)}
+    origin = np.array([depot_of[v.start_at or v.depot] for v in problem.vehicles], dtype=np.int64)
+    first_c, first_t = np.zeros((len(origin), stops)), np.zeros((len(origin), stops))
+    first_f = np.full((len(origin), stops), -1, dtype=np.int64)
     home_c, home_t = d[place, :depots].copy(), t[place, :depots].copy()
     home_f = np.full((stops, depots), -1, dtype=np.int64)
     via_c, via_t = np.zeros((1, 1)), np.zeros((1, 1))
@@ -368,9 +411,12 @@ def _model(problem: Problem) -> tuple[_Model, np.ndarray, np.ndarray]:
         secs = t[place, at][:, None] + facility.unload_s + t[at, place][None, :]
         home = d[place, at][:, None] + facility.unload_cost_m + d[at, :depots][None, :]
         home_secs = t[place, at][:, None] + facility.unload_s + t[at, :depots][None, :]
+        first = d[origin, at][:, None] + facility.unload_cost_m + d[at, place][None, :]
+        first_secs = t[origin, at][:, None] + facility.unload_s + t[at, place][None, :]
         if f == 0:
             via_c, via_t, via_f = cost, secs, np.zeros(cost.shape, dtype=np.int64)
             home_c, home_t, home_f = home, home_secs, np.zeros(home.shape, dtype=np.int64)
+            first_c, first_t, first_f = first, first_secs, np.zeros(first.shape, dtype=np.int64)
             continue
         better = cost < via_c
         via_c, via_t, via_f = (
@@ -381,6 +427,9 @@ def _model(problem: Problem) -> tuple[_Model, np.ndarray, np.ndarray]:
         better = home < home_c
         home_c, home_t = np.where(better, home, home_c), np.where(better, home_secs, home_t)
         home_f = np.where(better, f, home_f)
+        better = first < first_c
+        first_c, first_t = np.where(better, first, first_c), np.where(better, first_secs, first_t)
+        first_f = np.where(better, f, first_f)
     model = _Model(
         d=d,
         t=t,
@@ -391,7 +440,7 @@ def _model(problem: Problem) -> tuple[_Model, np.ndarray, np.ndarray]:
         dep=np.array([depot_of[v.depot] for v in problem.vehicles], dtype=np.int64),
         cap=np.array([v.capacity for v in problem.vehicles], dtype=np.int64),
         fixed=np.array([v.fixed_cost_m for v in problem.vehicles], dtype=np.float64),
-        shift=np.array([v.shift_s for v in problem.vehicles], dtype=np.float64),
+        shift=np.array([v.shift_s - v.start_s for v in problem.vehicles], dtype=np.float64),  # what is left
         neighbours=np.argsort(sub + sub.T, axis=1, kind="stable")[:, : min(stops, NEIGHBOURS)].astype(
             np.int64
         ),
@@ -401,8 +450,12 @@ def _model(problem: Problem) -> tuple[_Model, np.ndarray, np.ndarray]:
         home_c=np.ascontiguousarray(home_c),
         home_t=np.ascontiguousarray(home_t),
         trips=bool(problem.facilities),
+        origin=origin,
+        load0=np.array([v.start_load for v in problem.vehicles], dtype=np.int64),
+        first_c=np.ascontiguousarray(first_c),
+        first_t=np.ascontiguousarray(first_t),
     )
-    return model, via_f, home_f
+    return model, _Ways(via_f, home_f, first_f)
 
 
 def improve(
@@ -418,7 +471,7 @@ def improve(
     for the same seed, unless `time_limit_s` cuts it short); `problem` must fit (see `fits`)."""
     assert fits(problem)
     started = time.perf_counter()
-    m, via_f, home_f = _model(problem)
+    m, ways_by = _model(problem)
     stops, routes = len(problem.stops), len(problem.vehicles)
     w = (
         np.zeros((routes, stops + 1), dtype=np.int64),  # the stops in order
@@ -433,6 +486,7 @@ def improve(
     index = {s.id: n for n, s in enumerate(problem.stops)}
     by_vehicle = {r.vehicle: r for r in start.routes}
     ways, trips = (m.d, m.t, m.place, m.demand, m.svc), (m.via_c, m.via_t, m.home_c, m.home_t)
+    starts = [(m.origin[k], m.load0[k], m.first_c[k], m.first_t[k]) for k in range(routes)]
     for k, vehicle in enumerate(problem.vehicles):
         route = by_vehicle.get(vehicle.id)
         after_facility = False
@@ -441,11 +495,13 @@ def improve(
                 after_facility = True
             elif visit.id in index and where[index[visit.id]] < 0:
                 seq[k, length[k]] = index[visit.id]
-                brk[k, length[k]] = after_facility and length[k] > 0 and m.trips
+                brk[k, length[k]] = after_facility and (length[k] > 0 or m.load0[k] > 0) and m.trips
                 where[index[visit.id]] = k
                 length[k] += 1
                 after_facility = False
-        cost[k], dur[k] = _measure(k, seq, brk, length, trip_load, False, *ways, m.cap[k], m.dep[k], *trips)
+        cost[k], dur[k] = _measure(
+            k, seq, brk, length, trip_load, False, *ways, m.cap[k], m.dep[k], *trips, *starts[k]
+        )
     total = float(sum(cost[k] + m.fixed[k] for k in range(routes) if length[k]) + m.penalty[where < 0].sum())
     state = np.array([total, total])
     a = tuple(x.copy() for x in w)
@@ -480,7 +536,7 @@ def improve(
         if on_solution is not None and state[1] < best_seen:
             best_seen = state[1]
             on_solution(round(best_seen))
-    found = _solution(problem, b, via_f, home_f, m, time.perf_counter() - started)
+    found = _solution(problem, b, ways_by, m, time.perf_counter() - started)
     mandatory = {s.id for s in problem.stops if s.penalty_m is None}
     if missing := [k for k in found.dropped if k in mandatory]:
         raise InvalidInput(
@@ -491,14 +547,11 @@ def improve(
 
 
 def _solution(
-    problem: Problem,
-    plan: tuple[np.ndarray, ...],
-    via_f: np.ndarray,
-    home_f: np.ndarray,
-    m: _Model,
-    spent: float,
+    problem: Problem, plan: tuple[np.ndarray, ...], ways: _Ways, m: _Model, spent: float
 ) -> Solution:
-    """The search's routes as a plan: each stop's and facility's arrival, and the load carried on."""
+    """The search's routes as a plan: each stop's and facility's arrival, and the load carried on. A truck
+    that set off away from its depot or loaded and has no stops left still has its way home (by a tip
+    when loaded)."""
     seq, brk, length = plan[0], plan[1], plan[2]
     depots = len(problem.depots)
     routes, served = [], set()
@@ -511,16 +564,17 @@ def _solution(
         return there, clock + problem.facilities[f].unload_s, driven + m.d[at, there]
 
     for k, vehicle in enumerate(problem.vehicles):
-        if not length[k]:
+        home, at = int(m.dep[k]), int(m.origin[k])
+        if not length[k] and at == home and not vehicle.start_load:
             continue
-        home = int(m.dep[k])
-        at, clock, load, driven = home, 0.0, 0, 0.0
+        clock, load, driven = float(vehicle.start_s), int(vehicle.start_load), 0.0
         visits: list[Visit] = []
         previous = -1
         for i, s in enumerate(seq[k, : length[k]]):
             stop, place = problem.stops[s], int(m.place[s])
             if brk[k, i]:
-                at, clock, driven = facility(int(via_f[previous, s]), at, clock, driven)
+                by = ways.first[k, s] if i == 0 else ways.via[previous, s]
+                at, clock, driven = facility(int(by), at, clock, driven)
                 load = 0
             clock += m.t[at, place]
             driven += m.d[at, place]
@@ -529,8 +583,14 @@ def _solution(
             clock += stop.service_time_s
             served.add(stop.id)
             at, previous = place, int(s)
-        if home_f[previous, home] >= 0:
-            at, clock, driven = facility(int(home_f[previous, home]), at, clock, driven)
+        if previous >= 0 and ways.home[previous, home] >= 0:
+            at, clock, driven = facility(int(ways.home[previous, home]), at, clock, driven)
+        elif previous < 0 and load and problem.facilities:  # nothing left to collect: unload, go home
+            tips = [
+                m.d[at, depots + f] + x.unload_cost_m + m.d[depots + f, home]
+                for f, x in enumerate(problem.facilities)
+            ]
+            at, clock, driven = facility(int(np.argmin(tips)), at, clock, driven)
         clock += m.t[at, home]
         driven += m.d[at, home]
         routes.append(Route(vehicle=vehicle.id, visits=tuple(visits), distance_m=driven, duration_s=clock))

@@ -12,6 +12,7 @@ from core.errors import InvalidInput
 from routing import lns
 from routing.cvrplib import best_known, load
 from routing.decompose import objective, solve_large
+from routing.matrix import straight_line
 from routing.problem import Break, Depot, Facility, Problem, Solution, Stop, Vehicle
 from routing.solver import solve
 from tests.routing.test_decompose import town
@@ -32,15 +33,17 @@ def _driven(problem: Problem, solution: Solution) -> float:
     vehicles = {v.id: v for v in problem.vehicles}
     total = 0.0
     for route in solution.routes:
-        vehicle, carried = vehicles[route.vehicle], 0
+        vehicle, carried = vehicles[route.vehicle], vehicles[route.vehicle].start_load
         for visit in route.visits:
             carried = 0 if visit.kind == "facility" else carried + demand[visit.id]
-            assert visit.load == carried <= vehicle.capacity
+            assert carried <= vehicle.capacity
+            assert visit.load == (carried if visit.kind == "stop" else 0)
+            assert visit.arrival_s >= vehicle.start_s
         if problem.facilities:
             assert route.visits[-1].kind == "facility"
         assert route.duration_s <= vehicle.shift_s
         home = depots.index(vehicle.depot)
-        places = [home, *(place[v.id] for v in route.visits), home]
+        places = [depots.index(vehicle.start_at or vehicle.depot), *(place[v.id] for v in route.visits), home]
         total += sum(d[a, b] for a, b in itertools.pairwise(places))
     return total
 
@@ -165,10 +168,10 @@ def test_only_problems_without_clocks_fit() -> None:
     lunch = Vehicle(
         id="truck", capacity=10, depot="depot", breaks=(Break(earliest_s=0, latest_s=9, duration_s=60),)
     )
-    later = Vehicle(id="truck", capacity=10, depot="depot", start_s=600)
+    later = Vehicle(id="truck", capacity=10, depot="depot", start_s=600, start_load=4)
     assert not lns.fits(window)
     assert not lns.fits(plain.model_copy(update={"vehicles": (lunch,)}))
-    assert not lns.fits(plain.model_copy(update={"vehicles": (later,)}))
+    assert lns.fits(plain.model_copy(update={"vehicles": (later,)}))  # a re-plan's truck, mid-day
     tip = plain.model_copy(update={"facilities": (Facility(id="tip"),), "distance_m": _line(3)})
     assert lns.fits(tip)
     assert not lns.fits(tip.model_copy(update={"facilities": (Facility(id="tip", opening_s=(0, 3600)),)}))
@@ -214,6 +217,73 @@ def test_on_a_town_with_a_tip_it_keeps_every_rule_and_beats_or_tools_alone() -> 
     found = lns.improve(problem, start, time_limit_s=60, iterations=30_000)
     assert {k for r in found.routes for k in r.stops} | set(found.dropped) == {s.id for s in problem.stops}
     assert sum(len(r.stops) for r in found.routes) == len({k for r in found.routes for k in r.stops})
+    assert not {s.id for s in problem.stops if s.penalty_m is None} & set(found.dropped)
+    assert found.distance_m == pytest.approx(_driven(problem, found))
+    before = objective(problem, start.routes, start.dropped)
+    assert objective(problem, found.routes, found.dropped) < before * 0.99
+
+
+def test_a_replanned_truck_sets_off_from_where_it_is_with_its_load_and_unloads_when_full() -> None:
+    # a line: the depot at 0 km, the tip at 1, bins at 2, 3, 4 and 6; the truck is at 5 km an hour into
+    # its shift with 2 of its 3 aboard: one bin (6) fits before it must unload, then the rest
+    at = [0, 5, 1, 2, 3, 4, 6]  # depots (home, where the truck is), the tip, then the stops
+    problem = Problem(
+        depots=(Depot(id="depot"), Depot(id="truck@now")),
+        facilities=(Facility(id="tip", unload_s=600, unload_cost_m=0),),
+        vehicles=(
+            Vehicle(id="truck", capacity=3, depot="depot", start_at="truck@now", start_s=3600, start_load=2),
+        ),
+        stops=tuple(Stop(id=f"s{km}", demand=1, service_time_s=60) for km in (2, 3, 4, 6)),
+        distance_m=tuple(tuple(abs(a - b) * 1000.0 for b in at) for a in at),
+        speed_kmh=36.0,
+    )
+    assert lns.fits(problem)
+    found = lns.improve(problem, NOTHING, time_limit_s=5, iterations=300)
+    (route,) = found.routes
+    assert [v.id for v in route.visits] == ["s6", "tip", "s2", "s3", "s4", "tip"]
+    assert found.distance_m == pytest.approx(_driven(problem, found)) == 13_000  # 1 + 5 + 3 + 3 + 1
+    assert route.visits[0].arrival_s == 3600 + 100  # 1 km at 10 m/s after it sets off
+    assert route.duration_s == 3600 + 1300 + 4 * 60 + 2 * 600
+    theirs = solve(problem, time_limit_s=1)
+    assert objective(problem, found.routes, ()) <= objective(problem, theirs.routes, theirs.dropped)
+    # nearly full at a bin far out: it unloads before its first stop
+    full = problem.model_copy(
+        update={"vehicles": (problem.vehicles[0].model_copy(update={"start_load": 3}),)}
+    )
+    found = lns.improve(full, NOTHING, time_limit_s=5, iterations=300)
+    assert found.routes[0].visits[0].id == "tip"
+    assert found.distance_m == pytest.approx(_driven(full, found))
+    # nothing left to collect: the way home, by the tip with what it carries
+    empty = full.model_copy(update={"stops": (), "distance_m": tuple(row[:3] for row in full.distance_m[:3])})
+    (home,) = lns.improve(empty, NOTHING, time_limit_s=1, iterations=1).routes
+    assert ([v.id for v in home.visits], home.distance_m) == (["tip"], 4000 + 1000)
+
+
+def test_replanned_mid_day_on_a_town_it_keeps_every_rule_and_beats_or_tools_alone() -> None:
+    day = town(150, trucks=4, optional_every=9, shift_h=10)
+    # each truck found at one of the bins two hours in, carrying 1,000 to 4,000 l
+    found_at = [day.stops[k] for k in (3, 40, 77, 120)]
+    left = tuple(s for s in day.stops if s not in found_at)
+    now = tuple(
+        Depot(id=f"{v.id}@now", location=s.location) for v, s in zip(day.vehicles, found_at, strict=True)
+    )
+    problem = day.model_copy(
+        update={
+            "depots": (*day.depots, *now),
+            "vehicles": tuple(
+                v.model_copy(
+                    update={"start_at": f"{v.id}@now", "start_s": 2 * 3600, "start_load": 1000 * (k + 1)}
+                )
+                for k, v in enumerate(day.vehicles)
+            ),
+            "stops": left,
+            "distance_m": straight_line([p.location for p in (*day.depots, *now, *day.facilities, *left)]),
+        }
+    )
+    assert lns.fits(problem)
+    start = solve(problem, time_limit_s=3)
+    found = lns.improve(problem, start, time_limit_s=30, iterations=20_000)
+    assert {k for r in found.routes for k in r.stops} | set(found.dropped) == {s.id for s in problem.stops}
     assert not {s.id for s in problem.stops if s.penalty_m is None} & set(found.dropped)
     assert found.distance_m == pytest.approx(_driven(problem, found))
     before = objective(problem, start.routes, start.dropped)
