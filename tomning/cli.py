@@ -443,7 +443,9 @@ def plan_command(
 
 @app.command("scheduler")
 def scheduler_command(verbose: Verbose = False) -> None:
-    """Plan each tenant's next day at its local time (TOMNING_PLANNING__AT, default 14:00), every day."""
+    """Plan each tenant's next day at its local time (TOMNING_PLANNING__AT, default 14:00) when its trucks
+    run then (not for weekends, public holidays or the fleet's closed days); re-plan on a fire risk where
+    the fleet has auto_replan."""
     from rich.console import Console
 
     from core.settings import get_settings
