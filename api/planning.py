@@ -107,6 +107,10 @@ class FleetSpec(Frozen):
     closed_days: tuple[date, ...] = Field(
         default=(), description="further days without collection (a depot closed, a strike)"
     )
+    extra_days: tuple[date, ...] = Field(
+        default=(),
+        description="days the trucks run although a weekend or a holiday (a Saturday before Christmas)",
+    )
     max_interval_days: dict[Fraction, float] = Field(
         default_factory=dict, description="rules: a fraction emptied at least this often, e.g. {food: 14}"
     )
@@ -329,6 +333,8 @@ def day_off(fleet: FleetSpec, day: date, language: Literal["en", "sv"] = "en") -
     """Why trucks do not run on `day` (a weekday off, a holiday's name, a closed day), or None."""
     if day in fleet.closed_days:
         return "stängt" if language == "sv" else "closed"
+    if day in fleet.extra_days:
+        return None
     named = _holidays(fleet.holidays, "sv" if language == "sv" else "en_US") if fleet.holidays else {}
     if (name := named.get(day)) is not None:
         return str(name)

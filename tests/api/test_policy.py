@@ -182,6 +182,11 @@ def test_trucks_do_not_run_on_weekends_public_holidays_and_the_eves_swedes_take_
     closed = fleet.model_copy(update={"closed_days": (date(2026, 11, 25),)})
     assert (day_off(closed, date(2026, 11, 25)), next_workday(date(2026, 11, 24), closed)) == (
         "closed", date(2026, 11, 26))  # fmt: skip
+    # an extra Saturday before Christmas: Friday's plan reaches to it, and it reaches to the 23rd
+    extra = fleet.model_copy(update={"extra_days": (date(2026, 12, 19),)})
+    assert (day_off(extra, date(2026, 12, 19)), next_workday(date(2026, 12, 18), extra)) == (
+        None, date(2026, 12, 19))  # fmt: skip
+    assert next_workday(date(2026, 12, 19), extra) == date(2026, 12, 21)
     norway = FleetSpec.model_validate(FLEET | {"holidays": "no"})
     assert norway.holidays == "NO"
     # a Monday: Norway's Constitution Day (and Whit Monday there); a working day in Sweden
