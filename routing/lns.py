@@ -388,6 +388,24 @@ class _Ways(NamedTuple):
     first: np.ndarray
 
 
+def _by_facility(
+    problem: Problem, d: np.ndarray, t: np.ndarray, sources: np.ndarray, targets: np.ndarray
+) -> tuple[np.ndarray, np.ndarray, np.ndarray] | None:
+    """From each place in `sources` to each in `targets` by the facility that costs least between them:
+    (cost with its unloading, seconds with its unloading, which facility); None without facilities."""
+    out = None
+    for f, facility in enumerate(problem.facilities):
+        at = len(problem.depots) + f
+        cost = d[sources, at][:, None] + facility.unload_cost_m + d[at, targets][None, :]
+        secs = t[sources, at][:, None] + facility.unload_s + t[at, targets][None, :]
+        if out is None:
+            out = (cost, secs, np.zeros(cost.shape, dtype=np.int64))
+            continue
+        better = cost < out[0]
+        out = (np.where(better, cost, out[0]), np.where(better, secs, out[1]), np.where(better, f, out[2]))
+    return out
+
+
 def _model(problem: Problem) -> tuple[_Model, _Ways]:
     """The compiled search's view of `problem`, and which facility each trip goes by."""
     assert problem.distance_m is not None
@@ -399,37 +417,19 @@ def _model(problem: Problem) -> tuple[_Model, _Ways]:
     sub = d[np.ix_(place, place)]
     depot_of = {dp.id: n for n, dp in enumerate(problem.depots)}
     origin = np.array([depot_of[v.start_at or v.depot] for v in problem.vehicles], dtype=np.int64)
-    first_c, first_t = np.zeros((len(origin), stops)), np.zeros((len(origin), stops))
-    first_f = np.full((len(origin), stops), -1, dtype=np.int64)
-    home_c, home_t = d[place, :depots].copy(), t[place, :depots].copy()
-    home_f = np.full((stops, depots), -1, dtype=np.int64)
-    via_c, via_t = np.zeros((1, 1)), np.zeros((1, 1))
-    via_f = np.full((1, 1), -1, dtype=np.int64)
-    for f, facility in enumerate(problem.facilities):
-        at = depots + f
-        cost = d[place, at][:, None] + facility.unload_cost_m + d[at, place][None, :]
-        secs = t[place, at][:, None] + facility.unload_s + t[at, place][None, :]
-        home = d[place, at][:, None] + facility.unload_cost_m + d[at, :depots][None, :]
-        home_secs = t[place, at][:, None] + facility.unload_s + t[at, :depots][None, :]
-        first = d[origin, at][:, None] + facility.unload_cost_m + d[at, place][None, :]
-        first_secs = t[origin, at][:, None] + facility.unload_s + t[at, place][None, :]
-        if f == 0:
-            via_c, via_t, via_f = cost, secs, np.zeros(cost.shape, dtype=np.int64)
-            home_c, home_t, home_f = home, home_secs, np.zeros(home.shape, dtype=np.int64)
-            first_c, first_t, first_f = first, first_secs, np.zeros(first.shape, dtype=np.int64)
-            continue
-        better = cost < via_c
-        via_c, via_t, via_f = (
-            np.where(better, cost, via_c),
-            np.where(better, secs, via_t),
-            np.where(better, f, via_f),
+    via = _by_facility(problem, d, t, place, place)
+    home = _by_facility(problem, d, t, place, np.arange(depots))
+    first = _by_facility(problem, d, t, origin, place)
+    if via is None or home is None or first is None:  # no facilities: one trip, straight home
+        none = np.full((1, 1), -1, dtype=np.int64)
+        via = (np.zeros((1, 1)), np.zeros((1, 1)), none)
+        home = (
+            d[place, :depots].copy(),
+            t[place, :depots].copy(),
+            np.full((stops, depots), -1, dtype=np.int64),
         )
-        better = home < home_c
-        home_c, home_t = np.where(better, home, home_c), np.where(better, home_secs, home_t)
-        home_f = np.where(better, f, home_f)
-        better = first < first_c
-        first_c, first_t = np.where(better, first, first_c), np.where(better, first_secs, first_t)
-        first_f = np.where(better, f, first_f)
+        first = (np.zeros((len(origin), stops)), np.zeros((len(origin), stops)), none)
+    (via_c, via_t, via_f), (home_c, home_t, home_f), (first_c, first_t, first_f) = via, home, first
     model = _Model(
         d=d,
         t=t,
@@ -585,12 +585,12 @@ def _solution(
             at, previous = place, int(s)
         if previous >= 0 and ways.home[previous, home] >= 0:
             at, clock, driven = facility(int(ways.home[previous, home]), at, clock, driven)
-        elif previous < 0 and load and problem.facilities:  # nothing left to collect: unload, go home
-            tips = [
-                m.d[at, depots + f] + x.unload_cost_m + m.d[depots + f, home]
-                for f, x in enumerate(problem.facilities)
-            ]
-            at, clock, driven = facility(int(np.argmin(tips)), at, clock, driven)
+        elif (
+            previous < 0
+            and load
+            and (way := _by_facility(problem, m.d, m.t, np.array([at]), np.array([home])))
+        ):
+            at, clock, driven = facility(int(way[2][0, 0]), at, clock, driven)  # nothing to collect: unload
         clock += m.t[at, home]
         driven += m.d[at, home]
         routes.append(Route(vehicle=vehicle.id, visits=tuple(visits), distance_m=driven, duration_s=clock))
