@@ -167,12 +167,17 @@ class FleetSpec(Frozen):
         return self
 
 
+def saved_fleet(registry: Registry, tenant: str) -> FleetSpec | None:
+    """The tenant's fleet, if it has saved one."""
+    doc = registry.fleet(tenant)
+    return FleetSpec.model_validate(doc) if doc is not None else None
+
+
 def fleet_of(registry: Registry, tenant: str) -> FleetSpec:
     """The tenant's fleet; without one there is nothing to plan with (409)."""
-    doc = registry.fleet(tenant)
-    if doc is None:
+    if (fleet := saved_fleet(registry, tenant)) is None:
         raise Conflict("the tenant has no fleet: PUT /v1/fleet (depots, facilities, trucks) before planning")
-    return FleetSpec.model_validate(doc)
+    return fleet
 
 
 def forecasts(

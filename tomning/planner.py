@@ -11,7 +11,7 @@ from rich.console import Console
 from rich.progress import BarColumn, Progress, TextColumn, TimeElapsedColumn
 from rich.table import Table
 
-from api.planning import FleetSpec, day_off, fleet_of, make_plan, next_workday
+from api.planning import day_off, fleet_of, make_plan, next_workday, saved_fleet
 from core.errors import Conflict
 from core.models import AlertStatus, EventKind, Plan, PlanStatus
 from core.registry import Registry
@@ -54,8 +54,8 @@ def plan_now(
 
 def next_day_to_plan(registry: Registry, tenant: str, today: date) -> date:
     """The tenant's next working day after `today` by its fleet's calendar; tomorrow without a fleet."""
-    doc = registry.fleet(tenant)
-    return next_workday(today, FleetSpec.model_validate(doc)) if doc else today + timedelta(days=1)
+    fleet = saved_fleet(registry, tenant)
+    return next_workday(today, fleet) if fleet is not None else today + timedelta(days=1)
 
 
 def summary(plan: Plan) -> Table:
@@ -98,8 +98,7 @@ def replan_urgent(
     off today's dispatched plan re-plans the rest of the day and dispatches it. Returns the new plans."""
     made: list[Plan] = []
     for tenant in registry.tenants():
-        doc = registry.fleet(tenant.id)
-        fleet = FleetSpec.model_validate(doc) if doc is not None else None
+        fleet = saved_fleet(registry, tenant.id)
         if fleet is None or not fleet.auto_replan:
             continue
         today = now.astimezone(ZoneInfo(tenant.timezone)).date()
@@ -151,8 +150,8 @@ def run_scheduler(settings: Settings, registry: Registry, store: TimeSeriesStore
         for due, tenant_id, zone in sorted(upcoming):
             day = (due.astimezone(zone) + timedelta(days=1)).date()
             if due <= now and (tenant_id, day) not in planned:
-                doc = registry.fleet(tenant_id)
-                off = day_off(FleetSpec.model_validate(doc), day) if doc is not None else None
+                fleet = saved_fleet(registry, tenant_id)
+                off = day_off(fleet, day) if fleet is not None else None
                 if off is not None:
                     log.info("%s: no collection on %s (%s): nothing to plan", tenant_id, day.isoformat(), off)
                     planned.add((tenant_id, day))

@@ -13,7 +13,7 @@ from pydantic import BaseModel, ConfigDict, Field, ValidationError
 from api import exports
 from api.auth import DISPATCH, HANDOVER, READ, REPORT, ROUTES, allow, tenant_of
 from api.context import Services, services
-from api.planning import FleetSpec, day_off, fleet_of, make_plan, next_workday
+from api.planning import FleetSpec, day_off, fleet_of, make_plan, next_workday, saved_fleet
 from api.problems import responses
 from api.resources.admin import issue
 from api.resources.common import Number, Page, PagingQuery, page
@@ -42,10 +42,9 @@ Reporter = Annotated[Principal, Depends(allow(REPORT))]
 
 @router.get("/fleet", tags=["plans"], responses=responses(404), summary="depots, facilities and trucks")
 def get_fleet(ctx: Ctx, who: Reader) -> FleetSpec:
-    doc = ctx.registry.fleet(tenant_of(who))
-    if doc is None:
+    if (fleet := saved_fleet(ctx.registry, tenant_of(who))) is None:
         raise NotFound("the tenant has no fleet yet: PUT /v1/fleet")
-    return FleetSpec.model_validate(doc)
+    return fleet
 
 
 @router.put("/fleet", tags=["plans"], responses=responses(422), summary="set depots, facilities and trucks")
