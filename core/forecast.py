@@ -6,7 +6,7 @@ Bins fill faster at some hours and days (households in the evening, parks at wee
 week against their mean; a bin's rate is then fitted, and projected, in rhythm time. A bin just
 emptied fills as it did the cycle before; one with too little history borrows the rate of similar
 bins; `reliability` says which. The uncertainty is a band: the slowest and fastest rates the bin
-showed over half-days of its cycle (10 % and 90 %), and the earliest and latest crossing they give.
+showed over eight hours or more of its cycle (10 % and 90 %), and the earliest and latest crossing they give.
 """
 
 from __future__ import annotations
@@ -118,7 +118,7 @@ class Forecast(Frozen):
     rate_band_per_day: tuple[float, float] = Field(
         default=(0.0, 0.0),
         description="the uncertainty: slowest and fastest likely rate (10 % and 90 % of the bin's own "
-        "half-day rates; borrowed rates 0.5 to 1.6 times)",
+        "rates over eight hours or more; borrowed rates 0.5 to 1.6 times)",
     )
     full_earliest: AwareDatetime | None = Field(None, description="the crossing at the fastest likely rate")
     full_latest: AwareDatetime | None = Field(
