@@ -77,6 +77,7 @@ class Consumer:
         self.epoch = 0
         self.connected = threading.Event()
         self._lock = threading.Lock()
+        self._leaving = False  # stop() asked for the disconnection
 
     def start(self) -> None:
         _connect(self._client, self.settings, persistent=True, props=self._props)
@@ -93,7 +94,10 @@ class Consumer:
 
     def _on_disconnect(self, _c: paho.Client, _u: Any, _f: Any, reason: Any, _p: Any) -> None:
         self.connected.clear()
-        log.warning("disconnected from the broker: %s", reason)
+        if self._leaving:
+            log.info("disconnected from the broker on stopping")
+        else:
+            log.warning("disconnected from the broker: %s (reconnecting)", reason)
 
     def _on_message(self, _c: paho.Client, _u: Any, message: paho.MQTTMessage) -> None:
         try:
@@ -118,6 +122,7 @@ class Consumer:
         self._client.publish(topic, payload, qos=qos)
 
     def stop(self) -> None:
+        self._leaving = True
         self._client.disconnect()
         self._client.loop_stop()
 

@@ -41,7 +41,11 @@ class EmbeddedBroker:
         )
         amqtt = shutil.which("amqtt", path=str(Path(sys.executable).parent)) or "amqtt"
         log = (self._dir / "broker.log").open("wb")
-        self._process = subprocess.Popen([amqtt, "-c", str(config)], stdout=log, stderr=subprocess.STDOUT)
+        # a session of its own: Ctrl-C in a terminal signals the whole foreground group, and the broker
+        # must outlive the clients that flush and disconnect on the way out; stop() ends it after them
+        self._process = subprocess.Popen(
+            [amqtt, "-c", str(config)], stdout=log, stderr=subprocess.STDOUT, start_new_session=True
+        )
         deadline = time.monotonic() + timeout_s
         while time.monotonic() < deadline:
             if self._process.poll() is not None:

@@ -3,8 +3,10 @@
 from __future__ import annotations
 
 import os
+import signal
 import subprocess
 import sys
+import time
 from pathlib import Path
 
 from core.registry import Registry
@@ -39,6 +41,32 @@ def test_the_demo_runs_the_whole_pipeline_on_the_embedded_broker(tmp_path: Path)
     assert stored >= 400  # 120 devices × ≥ 5 rounds, less the deliberately bad 2 %
     with SqliteStore(tmp_path / "var" / "readings.sqlite") as store:
         assert store.count_readings(TENANT) == stored
+
+
+def test_ctrl_c_stops_the_demo_in_order(tmp_path: Path) -> None:
+    """A terminal's Ctrl-C signals the whole foreground group: the embedded broker must not go first,
+    or ingest reports a lost broker on its way out."""
+    demo = subprocess.Popen(
+        [sys.executable, "-m", "tomning", "demo", "--period-s", "1"], cwd=tmp_path,
+        env=os.environ | {"PYTHONUNBUFFERED": "1", "COLUMNS": "120"}, start_new_session=True,
+        stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
+    )  # fmt: skip
+    try:
+        assert demo.stdout is not None
+        deadline = time.monotonic() + 90
+        while "dispatcher key" not in (line := demo.stdout.readline()):
+            assert line, "the demo ended before it started"
+            assert time.monotonic() < deadline, "the demo did not start"
+        time.sleep(3)
+        os.killpg(demo.pid, signal.SIGINT)  # as the terminal does: the demo and its broker
+        out, err = demo.communicate(timeout=60)
+    finally:
+        if demo.poll() is None:
+            os.killpg(demo.pid, signal.SIGKILL)
+    assert demo.returncode == 0, err
+    assert int(out.rsplit("stored readings:", 1)[1].split()[0]) >= 120
+    assert "WARNING" not in err, err  # nothing reads like a fault
+    assert "ERROR" not in err, err
 
 
 def test_the_simulator_feeds_ingest_through_mosquitto(tmp_path: Path, mosquitto: Mosquitto) -> None:
