@@ -11,9 +11,12 @@ It serves the problems whose every constraint is a sum along the route: capacity
 to a facility between them and before the way home (each by the facility that costs least there), the
 longest shift (driving, service, unloading), optional stops with their penalty, trucks' fixed costs,
 several depots, and a re-plan's trucks setting off mid-day from where they are with what they carry
-(a truck that sets off loaded may unload before its first stop). Time windows, drivers' breaks and
-opening hours stay with OR-Tools alone (`fits` tells which). Deterministic for a seed and a number of
-iterations; under a wall-clock budget the iterations done vary with the machine.
+(a truck that sets off loaded may unload before its first stop). Drivers' breaks too, where nothing
+else keeps a clock: a break shortens the shift by its length, and the plan takes it at the first
+departure within its window (before, if the next drive and stop would carry past the window; not at
+all when the truck is home before the window closes). Time windows and opening hours stay with
+OR-Tools alone (`fits` tells which). Deterministic for a seed and a number of iterations; under a
+wall-clock budget the iterations done vary with the machine.
 """
 
 from __future__ import annotations
@@ -27,7 +30,7 @@ import numpy as np
 from numba import njit
 
 from core.errors import InvalidInput
-from routing.problem import Problem, Route, Solution, Visit
+from routing.problem import Break, Problem, Route, Solution, Vehicle, Visit
 
 NEIGHBOURS = 100  # of each stop, nearest first: where a ruin looks for the next route to cut
 MEAN_REMOVED = 10.0  # c-bar in the paper: stops removed per ruin on average
@@ -45,7 +48,6 @@ def fits(problem: Problem) -> bool:
         problem.distance_m is not None
         and all(f.opening_s is None for f in problem.facilities)
         and not any(s.time_window for s in problem.stops)
-        and not any(v.breaks for v in problem.vehicles)
     )
 
 
@@ -440,7 +442,10 @@ def _model(problem: Problem) -> tuple[_Model, _Ways]:
         dep=np.array([depot_of[v.depot] for v in problem.vehicles], dtype=np.int64),
         cap=np.array([v.capacity for v in problem.vehicles], dtype=np.int64),
         fixed=np.array([v.fixed_cost_m for v in problem.vehicles], dtype=np.float64),
-        shift=np.array([v.shift_s - v.start_s for v in problem.vehicles], dtype=np.float64),  # what is left
+        shift=np.array(  # what is left for driving and work, breaks to come aside
+            [v.shift_s - v.start_s - sum(b.duration_s for b in _ahead(v)) for v in problem.vehicles],
+            dtype=np.float64,
+        ),
         neighbours=np.argsort(sub + sub.T, axis=1, kind="stable")[:, : min(stops, NEIGHBOURS)].astype(
             np.int64
         ),
@@ -546,6 +551,33 @@ def improve(
     return found
 
 
+def _ahead(vehicle: Vehicle) -> list[Break]:
+    """The vehicle's breaks still to take when it sets off, earliest first."""
+    return sorted((b for b in vehicle.breaks if b.latest_s >= vehicle.start_s), key=lambda b: b.earliest_s)
+
+
+class _Pauses:
+    """Where a route takes its driver's breaks, as the route is driven (see the module's text)."""
+
+    def __init__(self, vehicle: Vehicle) -> None:
+        self.pending, self.taken = _ahead(vehicle), list[tuple[str, int]]()
+
+    def before(self, clock: float, ahead: float, *, home: bool = False) -> float:
+        """The clock on setting off, breaks taken: `ahead` is the drive and work to the next departure
+        (to the end of the day when `home`)."""
+        while self.pending:
+            b = self.pending[0]
+            if home and clock + ahead <= b.latest_s:
+                break  # home before the window closes: the day ends first
+            if clock < b.earliest_s and clock + ahead <= b.latest_s:
+                break  # the next departure is soon enough
+            start = max(clock, b.earliest_s)
+            self.taken.append((b.id, round(start)))
+            clock = start + b.duration_s
+            self.pending.pop(0)
+        return clock
+
+
 def _solution(
     problem: Problem, plan: tuple[np.ndarray, ...], ways: _Ways, m: _Model, spent: float
 ) -> Solution:
@@ -559,6 +591,7 @@ def _solution(
     def facility(f: int, at: int, clock: float, driven: float) -> tuple[int, float, float]:
         """Drive from place `at` to facility `f` and unload there: its visit appended."""
         there = depots + f
+        clock = pauses.before(clock, m.t[at, there] + problem.facilities[f].unload_s)
         clock += m.t[at, there]
         visits.append(Visit(kind="facility", id=problem.facilities[f].id, load=0, arrival_s=round(clock)))
         return there, clock + problem.facilities[f].unload_s, driven + m.d[at, there]
@@ -569,6 +602,7 @@ def _solution(
             continue
         clock, load, driven = float(vehicle.start_s), int(vehicle.start_load), 0.0
         visits: list[Visit] = []
+        pauses = _Pauses(vehicle)
         previous = -1
         for i, s in enumerate(seq[k, : length[k]]):
             stop, place = problem.stops[s], int(m.place[s])
@@ -576,6 +610,7 @@ def _solution(
                 by = ways.first[k, s] if i == 0 else ways.via[previous, s]
                 at, clock, driven = facility(int(by), at, clock, driven)
                 load = 0
+            clock = pauses.before(clock, m.t[at, place] + stop.service_time_s)
             clock += m.t[at, place]
             driven += m.d[at, place]
             load += stop.demand
@@ -591,9 +626,11 @@ def _solution(
             and (way := _by_facility(problem, m.d, m.t, np.array([at]), np.array([home])))
         ):
             at, clock, driven = facility(int(way[2][0, 0]), at, clock, driven)  # nothing to collect: unload
+        clock = pauses.before(clock, m.t[at, home], home=True)
         clock += m.t[at, home]
         driven += m.d[at, home]
-        routes.append(Route(vehicle=vehicle.id, visits=tuple(visits), distance_m=driven, duration_s=clock))
+        routes.append(Route(vehicle=vehicle.id, visits=tuple(visits), distance_m=driven, duration_s=clock,
+                            breaks=tuple(pauses.taken)))  # fmt: skip
     return Solution(
         problem=problem.name,
         routes=tuple(routes),

@@ -156,6 +156,96 @@ def test_mandatory_stops_that_fit_no_truck_are_named_not_dropped_in_silence() ->
         lns.improve(problem, NOTHING, time_limit_s=5, iterations=100)
 
 
+def _lunch_line(shift_s: int, *, start_s: int = 0) -> Problem:
+    """Eight bins a kilometre apart out from the depot, 100 s between neighbours and 300 s at each; a
+    30-minute lunch between 1,000 and 2,000 s into the shift."""
+    lunch = Break(id="lunch", earliest_s=1000, latest_s=2000, duration_s=1800)
+    return Problem(
+        depots=(Depot(id="depot"),),
+        vehicles=(
+            Vehicle(
+                id="truck", capacity=100, depot="depot", shift_s=shift_s, breaks=(lunch,), start_s=start_s
+            ),
+        ),
+        stops=tuple(Stop(id=f"s{n}", demand=1, service_time_s=300) for n in range(1, 9)),
+        distance_m=_line(9),
+        speed_kmh=36.0,
+    )
+
+
+def test_a_driver_takes_the_break_in_its_window_and_the_day_after_it_moves_on_by_its_length() -> None:
+    problem = _lunch_line(8 * 3600)
+    assert lns.fits(problem)
+    (route,) = lns.improve(problem, NOTHING, time_limit_s=5, iterations=300).routes
+    order = [int(v.id[1:]) for v in route.visits]
+    assert order in (list(range(1, 9)), list(range(8, 0, -1)))  # along the line, out or back first
+    # the clock as the driver lives it: 100 s a kilometre, 300 s a bin, lunch at the first departure
+    # at or after 1,000 s
+    clock, at, lunch, arrivals = 0, 0, None, []
+    for km in order:
+        clock += abs(km - at) * 100
+        arrivals.append(clock)
+        clock, at = clock + 300, km
+        if lunch is None and clock >= 1000:
+            lunch, clock = clock, clock + 1800
+    assert route.breaks == (("lunch", lunch),)
+    assert lunch == (1200 if order[0] == 1 else 1100)
+    assert [v.arrival_s for v in route.visits] == arrivals
+    assert route.duration_s == 8 * 400 + 800 + 1800  # eight bins, the way home, lunch
+    # a shift with room for the work but not for the work and the lunch: a bin stays out, named
+    tight = _lunch_line(8 * 400 + 800 + 1000)
+    with pytest.raises(InvalidInput, match="fit no truck's capacity and shift"):
+        lns.improve(tight, NOTHING, time_limit_s=5, iterations=300)
+
+
+def test_a_truck_home_before_the_window_closes_skips_the_break_and_one_set_off_after_it_too() -> None:
+    short = _lunch_line(8 * 3600).model_copy(update={"stops": (Stop(id="s1", demand=1, service_time_s=300),)})
+    short = short.model_copy(update={"distance_m": _line(2)})
+    (route,) = lns.improve(short, NOTHING, time_limit_s=5, iterations=50).routes
+    assert route.breaks == ()
+    assert route.duration_s == 500
+    late = _lunch_line(8 * 3600, start_s=2500)  # a re-plan after lunch: its whole shift left for work
+    (route,) = lns.improve(late, NOTHING, time_limit_s=5, iterations=300).routes
+    assert route.breaks == ()
+    assert route.duration_s == 2500 + 8 * 400 + 800
+
+
+def test_a_long_drive_past_the_window_takes_the_break_before_it() -> None:
+    # the first bin lies 3 km out (300 s): setting off at 0 would carry past the window's end at 200 s
+    lunch = Break(id="lunch", earliest_s=100, latest_s=200, duration_s=600)
+    problem = Problem(
+        depots=(Depot(id="depot"),),
+        vehicles=(Vehicle(id="truck", capacity=10, depot="depot", shift_s=3600, breaks=(lunch,)),),
+        stops=(Stop(id="far", demand=1, service_time_s=60),),
+        distance_m=((0.0, 3000.0), (3000.0, 0.0)),
+        speed_kmh=36.0,
+    )
+    (route,) = lns.improve(problem, NOTHING, time_limit_s=5, iterations=50).routes
+    assert route.breaks == (("lunch", 100),)  # waits for the window, takes it, then drives
+    assert route.visits[0].arrival_s == 100 + 600 + 300
+
+
+def test_on_a_town_with_lunch_breaks_solve_large_keeps_them_and_beats_or_tools_alone() -> None:
+    lunch = Break(id="lunch", earliest_s=4 * 3600, latest_s=5 * 3600, duration_s=1800)
+    plain = town(120, trucks=4, shift_h=8)
+    problem = plain.model_copy(
+        update={"vehicles": tuple(v.model_copy(update={"breaks": (lunch,)}) for v in plain.vehicles)}
+    )
+    assert lns.fits(problem)
+    theirs = solve(problem, time_limit_s=4)
+    ours = solve_large(problem, time_limit_s=4, iterations=20_000)
+    assert not ours.dropped
+    assert ours.distance_m == pytest.approx(_driven(problem, ours))
+    for route in ours.routes:
+        assert route.duration_s <= 8 * 3600
+        if route.duration_s > lunch.latest_s:  # a day past the window has its lunch in it
+            ((_, start),) = route.breaks
+            assert lunch.earliest_s <= start <= lunch.latest_s
+            assert not [v for v in route.visits if start < v.arrival_s < start + lunch.duration_s]
+    assert any(r.breaks for r in ours.routes)
+    assert objective(problem, ours.routes, ()) < objective(problem, theirs.routes, theirs.dropped)
+
+
 def test_only_problems_without_clocks_fit() -> None:
     plain = Problem(
         depots=(Depot(id="depot"),),
@@ -170,7 +260,7 @@ def test_only_problems_without_clocks_fit() -> None:
     )
     later = Vehicle(id="truck", capacity=10, depot="depot", start_s=600, start_load=4)
     assert not lns.fits(window)
-    assert not lns.fits(plain.model_copy(update={"vehicles": (lunch,)}))
+    assert lns.fits(plain.model_copy(update={"vehicles": (lunch,)}))  # a break without other clocks
     assert lns.fits(plain.model_copy(update={"vehicles": (later,)}))  # a re-plan's truck, mid-day
     tip = plain.model_copy(update={"facilities": (Facility(id="tip"),), "distance_m": _line(3)})
     assert lns.fits(tip)
