@@ -35,6 +35,7 @@ from core.models import (
     Outcome,
     OutcomeStatus,
     Plan,
+    PlannedBreak,
     PlannedRoute,
     PlannedVisit,
     PlanStatus,
@@ -45,7 +46,7 @@ from core.timeseries import TimeSeriesStore
 from routing.decompose import solve_large
 from routing.matrix import straight_line
 from routing.osrm import OsrmTable, Tile
-from routing.problem import Depot, Facility, Problem, Route, Solution, Stop, Vehicle, Visit
+from routing.problem import Break, Depot, Facility, Problem, Route, Solution, Stop, Vehicle, Visit
 
 HISTORY = timedelta(days=14)
 DEFAULT_RATE_PER_DAY = 0.12  # a bin with no history of its own, and none in its fraction either
@@ -66,6 +67,21 @@ class FacilitySpec(PlaceSpec):
     unload_cost_m: float = Field(default=2000.0, ge=0)
 
 
+class BreakSpec(Frozen):
+    """A break its driver takes every day, starting within a window of local clock times."""
+
+    id: str = Field(default="lunch", min_length=1, max_length=63)
+    earliest: time = Field(description="local time from which it may start")
+    latest: time = Field(description="local time by which it starts")
+    minutes: int = Field(gt=0, le=240)
+
+    @model_validator(mode="after")
+    def _window(self) -> BreakSpec:
+        if self.latest < self.earliest:
+            raise ValueError(f"break {self.id!r}: latest {self.latest} is before earliest {self.earliest}")
+        return self
+
+
 class VehicleSpec(Frozen):
     id: str = Field(min_length=1, max_length=63)
     capacity_l: int = Field(gt=0, le=200_000, description="litres of waste as it lies in the bins")
@@ -79,6 +95,35 @@ class VehicleSpec(Frozen):
         ge=0,
         description="taking it out costs as much as driving this far: fewer trucks when it pays",
     )
+    breaks: tuple[BreakSpec, ...] = Field(
+        default=(),
+        description="its driver's breaks, e.g. 30 minutes' lunch starting between 10:30 and 11:00 (in "
+        "Sweden a break comes after five hours' work at the latest); planned on the route, in its hours",
+    )
+
+    @model_validator(mode="after")
+    def _breaks_in_shift(self) -> VehicleSpec:
+        for b in self.breaks:
+            earliest, latest = self._into_shift(b.earliest), self._into_shift(b.latest)
+            if not earliest <= latest <= self.shift_s:
+                raise ValueError(
+                    f"vehicle {self.id!r}: break {b.id!r} ({b.earliest} to {b.latest}) lies outside "
+                    f"its shift ({self.shift_start} for {self.shift_s / 3600:g} h)"
+                )
+        return self
+
+    def _into_shift(self, moment: time) -> int:
+        """Seconds from the shift's start to `moment` (its shift may run past midnight)."""
+        start = datetime.combine(date.min, self.shift_start)
+        return round((datetime.combine(date.min, moment) - start).total_seconds()) % 86_400
+
+    def break_windows(self) -> tuple[Break, ...]:
+        """Its breaks in seconds after its shift starts, as the solver takes them."""
+        return tuple(
+            Break(id=b.id, earliest_s=self._into_shift(b.earliest), latest_s=self._into_shift(b.latest),
+                  duration_s=b.minutes * 60)
+            for b in self.breaks
+        )  # fmt: skip
 
 
 class FleetSpec(Frozen):
@@ -543,6 +588,7 @@ def _route_group(
     trucks = tuple(
         Vehicle(
             id=v.id, capacity=v.capacity_l, depot=v.depot, shift_s=v.shift_s, fixed_cost_m=v.fixed_cost_m,
+            breaks=v.break_windows(),
             start_at=f"{v.id}@now" if v.id in underway else None, start_s=setting_off[v.id],
             start_load=min(v.capacity_l, underway[v.id].load_l) if v.id in underway else 0,
         )
@@ -578,6 +624,7 @@ def _route_group(
     by_id = {b.id: (b, fill) for b, fill, _ in chosen}
     facilities = {f.id: f for f in fleet.facilities}
     drivers = {v.id: v.driver for v in vehicles}
+    vehicle_of = {v.id: v for v in vehicles}
     due = {b.id for b, _, mandatory in chosen if mandatory}
     left_out += [
         LeftOut(
@@ -604,9 +651,16 @@ def _route_group(
                 visits.append(PlannedVisit(
                     seq=seq, kind="facility", id=place.id, location=place.location, arrival=arrival, load_l=0,
                 ))  # fmt: skip
+        lengths = {b.id: b.duration_s for b in vehicle_of[route.vehicle].break_windows()}
+        breaks = tuple(
+            PlannedBreak(id=k, start=shift_of[route.vehicle] + timedelta(seconds=at),
+                         end=shift_of[route.vehicle] + timedelta(seconds=at + lengths[k]))
+            for k, at in route.breaks
+            if at >= setting_off[route.vehicle]  # not one taken before a re-plan's truck set off
+        )  # fmt: skip
         routes.append(PlannedRoute(
             index=first_index + n, vehicle=route.vehicle, driver=drivers[route.vehicle],
             distance_m=round(route.distance_m, 1), duration_s=route.duration_s,
-            co2_kg=round(route.distance_m / 1000 * CO2_KG_PER_KM, 1), visits=tuple(visits),
+            co2_kg=round(route.distance_m / 1000 * CO2_KG_PER_KM, 1), visits=tuple(visits), breaks=breaks,
         ))  # fmt: skip
     return routes

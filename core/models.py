@@ -304,6 +304,14 @@ class PlannedVisit(Frozen):
     predicted_fill: FillingLevel | None = None
 
 
+class PlannedBreak(Frozen):
+    """A driver's break on a route: when it starts and ends."""
+
+    id: str
+    start: AwareDatetime
+    end: AwareDatetime
+
+
 class PlannedRoute(Frozen):
     index: int = Field(ge=0)
     vehicle: str
@@ -312,6 +320,7 @@ class PlannedRoute(Frozen):
     duration_s: float = Field(ge=0)
     co2_kg: float = Field(ge=0)
     visits: tuple[PlannedVisit, ...]
+    breaks: tuple[PlannedBreak, ...] = ()
 
 
 class LeftOut(Frozen):

@@ -159,19 +159,35 @@ function nextCard(view, known) {
     navigation(left));
 }
 
+function pauseItem(b) {
+  const name = b.id === "lunch" ? "" : ` (${b.id})`;
+  return h("li", { class: "pause" }, `☕ ${t("pause")}${name} · ${clock(b.start)}–${clock(b.end)}`);
+}
+
 function stopList(view, known) {
-  return h("ol", { class: "stops" }, view.route.visits.map((v) => {
-    if (v.kind === "facility") {
-      return h("li", { class: "facility" }, `⇣ ${t("unload")} ${v.id} · ${clock(v.arrival)}`);
+  // the driver's breaks among the stops, where the plan puts them
+  const breaks = [...(view.route.breaks || [])].sort((a, b) => a.start.localeCompare(b.start));
+  const items = [];
+  for (const v of view.route.visits) {
+    while (breaks.length && Date.parse(breaks[0].start) < Date.parse(v.arrival)) {
+      items.push(pauseItem(breaks.shift()));
     }
-    const outcome = known[v.id];
-    const mark = !outcome ? "" : outcome.status === "collected" ? "✓" : `✕ ${t(outcome.reason)}`;
-    return h("li", { class: outcome ? `bin ${outcome.status}` : "bin", "data-bin": v.id },
-      h("span", { class: "when" }, clock(v.arrival)), " ",
-      h("span", { class: "where" }, v.address || v.id), " ",
-      h("span", { class: `fraction ${v.fraction}` }, t(v.fraction)), " ",
-      h("span", { class: "mark" }, mark));
-  }));
+    items.push(visitItem(v, known));
+  }
+  return h("ol", { class: "stops" }, [...items, ...breaks.map(pauseItem)]);
+}
+
+function visitItem(v, known) {
+  if (v.kind === "facility") {
+    return h("li", { class: "facility" }, `⇣ ${t("unload")} ${v.id} · ${clock(v.arrival)}`);
+  }
+  const outcome = known[v.id];
+  const mark = !outcome ? "" : outcome.status === "collected" ? "✓" : `✕ ${t(outcome.reason)}`;
+  return h("li", { class: outcome ? `bin ${outcome.status}` : "bin", "data-bin": v.id },
+    h("span", { class: "when" }, clock(v.arrival)), " ",
+    h("span", { class: "where" }, v.address || v.id), " ",
+    h("span", { class: `fraction ${v.fraction}` }, t(v.fraction)), " ",
+    h("span", { class: "mark" }, mark));
 }
 
 function drawMap(view, known) {

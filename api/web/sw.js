@@ -1,6 +1,6 @@
 // The driver app's service worker: the app itself comes from the cache when the phone is offline.
 // The API is never cached here: the app keeps the route itself and queues what the driver reports.
-const CACHE = "tomning-driver-v1";
+const CACHE = "tomning-driver-v2"; // a new name drops the old cache when this worker takes over
 const SHELL = [
   "/driver",
   "/static/web/driver.js",
@@ -42,5 +42,23 @@ self.addEventListener("fetch", (event) => {
     );
     return;
   }
-  event.respondWith(caches.match(event.request).then((hit) => hit || fetch(event.request)));
+  // the app's files: from the cache at once, and refreshed from the server behind it, so that a new
+  // version of the app reaches the phone on its next start (cache first alone kept the first forever)
+  event.respondWith(
+    caches.open(CACHE).then((cache) =>
+      cache.match(event.request).then((hit) => {
+        const fresh = fetch(event.request)
+          .then((response) => {
+            if (response.ok) cache.put(event.request, response.clone());
+            return response;
+          })
+          .catch(() => hit);
+        if (hit) {
+          event.waitUntil(fresh);
+          return hit;
+        }
+        return fresh;
+      }),
+    ),
+  );
 });

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from datetime import UTC, date, datetime, timedelta
+from datetime import UTC, date, datetime, time, timedelta
 from zoneinfo import ZoneInfo
 
 import pytest
@@ -11,6 +11,7 @@ from pydantic import ValidationError
 from api.planning import FleetSpec, day_off, next_workday, plan_day, select
 from core.forecast import Forecast, Reliability
 from core.models import Fraction
+from routing.problem import Break
 from tests.api.conftest import FLEET, World
 from tests.core.test_models import a_bin
 
@@ -220,3 +221,63 @@ def test_before_christmas_the_plan_takes_what_would_fill_before_the_trucks_run_a
         routes, _ = plan_day(bins, predicted, day=day, zone=stockholm, fleet=fleet.model_copy(
             update={"optional_from": 0.95}), time_limit_s=1)  # fmt: skip
         assert any(v.id == "slow" for r in routes for v in r.visits) is due, day
+
+
+def test_a_drivers_lunch_is_planned_on_the_route_in_its_window_and_in_its_hours() -> None:
+    """Twelve bins 1 km apart in a line, 20 minutes each: a day of over four hours from 06:00, with 30
+    minutes' lunch to start between 09:00 and 09:30."""
+    from api.planning import BreakSpec, FacilitySpec, PlaceSpec, VehicleSpec
+    from core.models import Location
+
+    stockholm = ZoneInfo("Europe/Stockholm")
+    here = Location(lat=56.66, lon=16.36)
+    bins = [
+        a_bin(id=f"b{n:02d}", location=Location(lat=56.66 + n * 0.009, lon=16.36), service_time_s=1200)
+        for n in range(1, 13)
+    ]
+    predicted = {b.id: forecast(b.id, 0.95, 0.1, emptied_days_ago=5) for b in bins}
+    lunch = BreakSpec(earliest=time(9, 0), latest=time(9, 30), minutes=30)
+    truck = VehicleSpec(id="t1", capacity_l=40_000, depot="depot", shift_s=8 * 3600, breaks=(lunch,))
+    fleet = FleetSpec(
+        depots=(PlaceSpec(id="depot", location=here),),
+        facilities=(FacilitySpec(id="tip", location=here, unload_s=600),),
+        vehicles=(truck,),
+    )
+    assert truck.break_windows() == (Break(id="lunch", earliest_s=3 * 3600, latest_s=3 * 3600 + 1800,
+                                           duration_s=1800),)  # fmt: skip
+    (route,), left = plan_day(bins, predicted, day=DAY.date(), zone=stockholm, fleet=fleet, time_limit_s=2)
+    assert not left
+    (taken,) = route.breaks
+    start = datetime.combine(DAY.date(), time(6, 0), tzinfo=stockholm)
+    assert start + timedelta(hours=3) <= taken.start <= start + timedelta(hours=3, minutes=30)
+    assert taken.end - taken.start == timedelta(minutes=30)
+    assert not [v for v in route.visits if taken.start < v.arrival < taken.end]  # nobody works at lunch
+    assert route.duration_s >= 12 * 1200 + 1800  # the bins' work and the lunch, besides the driving
+    # the same day without lunch is 30 minutes shorter, stop for stop
+    plain = fleet.model_copy(update={"vehicles": (truck.model_copy(update={"breaks": ()}),)})
+    (without,), _ = plan_day(bins, predicted, day=DAY.date(), zone=stockholm, fleet=plain, time_limit_s=2)
+    assert without.breaks == ()
+    assert route.duration_s - without.duration_s == pytest.approx(1800, abs=1)
+
+
+def test_a_break_outside_its_shift_or_back_to_front_is_refused_with_what_is_wrong() -> None:
+    from api.planning import VehicleSpec
+
+    truck = {"id": "t1", "capacity_l": 40_000, "depot": "depot", "shift_start": "06:00", "shift_s": 8 * 3600}
+    with pytest.raises(ValidationError, match="lies outside its shift"):
+        VehicleSpec.model_validate(
+            truck | {"breaks": [{"earliest": "14:30", "latest": "15:00", "minutes": 30}]}
+        )
+    with pytest.raises(ValidationError, match="latest 10:00:00 is before earliest 11:00:00"):
+        VehicleSpec.model_validate(
+            truck | {"breaks": [{"earliest": "11:00", "latest": "10:00", "minutes": 30}]}
+        )
+    with pytest.raises(ValidationError, match="minutes"):
+        VehicleSpec.model_validate(
+            truck | {"breaks": [{"earliest": "10:00", "latest": "11:00", "minutes": 0}]}
+        )
+    # a night shift from 22:00: a break at 02:00 lies within it
+    night = VehicleSpec.model_validate(
+        truck | {"shift_start": "22:00", "breaks": [{"earliest": "02:00", "latest": "02:30", "minutes": 30}]}
+    )
+    assert night.break_windows()[0].earliest_s == 4 * 3600

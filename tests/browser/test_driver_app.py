@@ -119,3 +119,36 @@ def test_every_target_is_large_enough_for_gloves_and_navigation_is_one_tap(
     assert manifest["display"] == "standalone"
     assert page.locator(".leaflet-control-attribution").inner_text().find("OpenStreetMap") >= 0
     context.close()
+
+
+def test_the_drivers_lunch_stands_among_the_stops_where_the_plan_puts_it(
+    world: World, served: Served, browser: Browser
+) -> None:
+    from tests.api.conftest import FLEET
+
+    lunch = {"earliest": "06:40", "latest": "07:00", "minutes": 30}  # early: every route lasts past it
+    fleet = FLEET | {"vehicles": [v | {"breaks": [lunch]} for v in FLEET["vehicles"]]}  # type: ignore[operator]
+    headers = world.auth("kalmar", "dispatcher")
+    assert world.client.put("/v1/fleet", json=fleet, headers=headers).status_code == 200
+    plan = dispatched_plan(world)
+    route = next(r for r in plan["routes"] if r["driver"] == "anna")
+    ((taken),) = route["breaks"]
+    assert "06:40" <= taken["start"][11:16] <= "07:00"
+    assert (taken["id"], taken["end"][11:16]) == ("lunch", _plus_30(taken["start"][11:16]))
+    before = sum(1 for v in route["visits"] if v["arrival"] < taken["start"])
+    link = world.client.post(f"/v1/plans/{plan['id']}/routes/{route['index']}/handover",
+                             headers=headers).json()["url"]  # fmt: skip
+    context = browser.new_context(**PHONE, locale="sv-SE")  # type: ignore[arg-type]
+    page = context.new_page()
+    page.goto(link)
+    expect(page.locator("li.pause")).to_have_text(f"☕ Rast · {taken['start'][11:16]}–{taken['end'][11:16]}")
+    items = page.locator("ol.stops > li")
+    expect(items.nth(before)).to_have_class("pause")  # after the stops before it, before the rest
+    page.locator("#lang").click()
+    expect(page.locator("li.pause")).to_contain_text("☕ Break · ")
+    context.close()
+
+
+def _plus_30(hhmm: str) -> str:
+    hours, minutes = divmod(int(hhmm[:2]) * 60 + int(hhmm[3:]) + 30, 60)
+    return f"{hours:02d}:{minutes:02d}"
