@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import csv
 import io
+from datetime import datetime
 from typing import Any
 
 import gpxpy.gpx
@@ -52,7 +53,8 @@ def geojson(plan: Plan, route: PlannedRoute) -> bytes:
     features: list[dict[str, Any]] = [{
         "type": "Feature", "geometry": {"type": "LineString", "coordinates": line},
         "properties": {"name": _name(plan, route), "vehicle": route.vehicle, "distance_m": route.distance_m,
-                       "duration_s": route.duration_s, "co2_kg": route.co2_kg},
+                       "duration_s": route.duration_s, "co2_kg": route.co2_kg,
+                       "breaks": [b.model_dump(mode="json") for b in route.breaks]},
     }]  # fmt: skip
     for v in route.visits:
         properties = v.model_dump(mode="json", exclude={"location"}, exclude_none=True)
@@ -62,16 +64,28 @@ def geojson(plan: Plan, route: PlannedRoute) -> bytes:
 
 
 def csv_text(route: PlannedRoute) -> str:
+    """The route sheet: a row per stop in order, and the driver's breaks (kind "break", where they
+    fall, `arrival` their start) among them."""
     out = io.StringIO()
     writer = csv.DictWriter(out, fieldnames=CSV_COLUMNS, lineterminator="\n")
     writer.writeheader()
+    breaks = sorted(route.breaks, key=lambda b: b.start)
+
+    def pause(upto: datetime | None) -> None:
+        while breaks and (upto is None or breaks[0].start < upto):
+            b = breaks.pop(0)
+            writer.writerow(dict.fromkeys(CSV_COLUMNS, "") | {"kind": "break", "id": b.id,
+                                                                "arrival": b.start.isoformat()})  # fmt: skip
+
     for v in route.visits:
+        pause(v.arrival)
         writer.writerow({
             "seq": v.seq + 1, "kind": v.kind, "id": v.id, "fraction": v.fraction.value if v.fraction else "",
             "address": v.address, "lat": v.location.lat, "lon": v.location.lon,
             "arrival": v.arrival.isoformat(), "load_l": v.load_l,
             "predicted_fill": "" if v.predicted_fill is None else v.predicted_fill,
         })  # fmt: skip
+    pause(None)
     return out.getvalue()
 
 

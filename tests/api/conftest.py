@@ -29,6 +29,10 @@ FLEET = {
     ],
 }
 
+# a lunch so early that every route of the test city lasts past it
+LUNCH = {"earliest": "06:40", "latest": "07:00", "minutes": 30}
+FLEET_WITH_LUNCH = FLEET | {"vehicles": [v | {"breaks": [LUNCH]} for v in FLEET["vehicles"]]}  # type: ignore[operator]
+
 
 @dataclass
 class World:

@@ -250,6 +250,26 @@ def test_route_exports_gpx_valid_against_the_schema_geojson_csv_and_a_qr_code(wo
     assert qr.text.lstrip().startswith("<?xml")
 
 
+def test_the_route_sheet_and_geojson_carry_the_drivers_lunch_where_it_falls(world: World) -> None:
+    from tests.api.conftest import FLEET_WITH_LUNCH
+
+    dispatcher = world.auth("kalmar", "dispatcher")
+    assert world.client.put("/v1/fleet", json=FLEET_WITH_LUNCH, headers=dispatcher).status_code == 200
+    plan = dispatched_plan(world)
+    route = plan["routes"][0]
+    ((lunch),) = route["breaks"]
+    base, h = f"/v1/plans/{plan['id']}/routes/{route['index']}", world.auth("kalmar", route["driver"])
+    rows = list(csv.DictReader(io.StringIO(world.client.get(f"{base}/csv", headers=h).text)))
+    (at,) = [n for n, r in enumerate(rows) if r["kind"] == "break"]
+    assert (rows[at]["id"], rows[at]["arrival"], rows[at]["lat"]) == ("lunch", lunch["start"], "")
+    visits = [r for r in rows if r["kind"] != "break"]
+    assert [r["id"] for r in visits] == [v["id"] for v in route["visits"]]
+    assert all(r["arrival"] < lunch["start"] for r in rows[:at])
+    assert all(r["arrival"] >= lunch["end"] for r in rows[at + 1 :])  # nobody works at lunch
+    geo = world.client.get(f"{base}/geojson", headers=h).json()
+    assert geo["features"][0]["properties"]["breaks"] == [lunch]
+
+
 def test_a_collected_bin_starts_again_from_empty_in_the_forecast(world: World) -> None:
     plan = dispatched_plan(world)
     route = plan["routes"][0]

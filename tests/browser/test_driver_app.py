@@ -124,12 +124,10 @@ def test_every_target_is_large_enough_for_gloves_and_navigation_is_one_tap(
 def test_the_drivers_lunch_stands_among_the_stops_where_the_plan_puts_it(
     world: World, served: Served, browser: Browser
 ) -> None:
-    from tests.api.conftest import FLEET
+    from tests.api.conftest import FLEET_WITH_LUNCH
 
-    lunch = {"earliest": "06:40", "latest": "07:00", "minutes": 30}  # early: every route lasts past it
-    fleet = FLEET | {"vehicles": [v | {"breaks": [lunch]} for v in FLEET["vehicles"]]}  # type: ignore[operator]
     headers = world.auth("kalmar", "dispatcher")
-    assert world.client.put("/v1/fleet", json=fleet, headers=headers).status_code == 200
+    assert world.client.put("/v1/fleet", json=FLEET_WITH_LUNCH, headers=headers).status_code == 200
     plan = dispatched_plan(world)
     route = next(r for r in plan["routes"] if r["driver"] == "anna")
     ((taken),) = route["breaks"]
