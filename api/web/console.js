@@ -1,6 +1,6 @@
 // The dispatcher's console: every bin on a live map by fill, alerts, silent sensors, and the day's
 // plan with each truck's route drawn: plan, approve, dispatch, re-plan, hand a route to a driver.
-import { ApiError, ATTRIBUTION, TILES, call, fillColour, h, language, percent, setLanguage, t } from "./common.js";
+import { ApiError, ATTRIBUTION, TILES, call, clock, fillColour, h, language, percent, setLanguage, t } from "./common.js";
 
 const ROUTE_COLOURS = ["#1f4bd8", "#d81b60", "#00897b", "#6d4c41", "#8e24aa", "#f4511e", "#3949ab", "#43a047"];
 const panel = document.getElementById("panel");
@@ -117,6 +117,7 @@ function planSection() {
     h("span", { class: "swatch", style: `background:${ROUTE_COLOURS[n % ROUTE_COLOURS.length]}` }),
     h("b", {}, r.vehicle), r.driver ? ` (${r.driver})` : "",
     ` · ${r.visits.filter((v) => v.kind === "bin").length} ${t("stops")} · ${(r.distance_m / 1000).toFixed(1)} ${t("km")} · ${(r.duration_s / 3600).toFixed(1)} ${t("hours")}`,
+    ...(r.breaks || []).map((b) => ` · ☕ ${clock(b.start)}–${clock(b.end)}`),
     plan.status === "dispatched" && r.driver
       ? h("button", { class: "button small secondary", onclick: () => act(async () => { state.qr = (await api(`/v1/plans/${plan.id}/routes/${r.index}/handover`, { method: "POST" })).data; }) }, t("handover"))
       : null))));

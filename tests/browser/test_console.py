@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from playwright.sync_api import Browser, expect
 
-from tests.api.conftest import World
+from tests.api.conftest import FLEET_WITH_LUNCH, World
 from tests.browser.conftest import SCREENSHOTS
 from tomning.apiserver import Served
 
@@ -12,6 +12,8 @@ from tomning.apiserver import Served
 def test_a_dispatcher_plans_approves_and_dispatches_from_the_console(
     world: World, served: Served, browser: Browser
 ) -> None:
+    dispatcher = world.auth("kalmar", "dispatcher")
+    assert world.client.put("/v1/fleet", json=FLEET_WITH_LUNCH, headers=dispatcher).status_code == 200
     context = browser.new_context(viewport={"width": 1400, "height": 900}, locale="sv-SE")
     page = context.new_page()
     page.goto(f"{served.url}/console")
@@ -37,6 +39,7 @@ def test_a_dispatcher_plans_approves_and_dispatches_from_the_console(
     routes = page.locator("#routes li").count()
     assert routes >= 1
     expect(page.locator("path.route-line")).to_have_count(routes)
+    expect(page.locator("#routes li").first).to_contain_text("☕ 06:")  # the driver's lunch, by the plan
     page.locator("#approve").click()
     expect(page.locator("#plan-status")).to_contain_text("godkänd")
     page.locator("#dispatch").click()
