@@ -60,14 +60,15 @@ def next_day_to_plan(registry: Registry, tenant: str, today: date) -> date:
 
 def summary(plan: Plan) -> Table:
     table = Table(title=f"Plan {plan.id} for {plan.tenant}, {plan.day.isoformat()} ({plan.status.value})")
-    for column in ("truck", "driver", "bins", "unloads", "km", "hours", "mean fill at collection"):
-        table.add_column(column, justify="right" if column not in ("truck", "driver") else "left")
+    for column in ("truck", "driver", "bins", "unloads", "km", "hours", "mean fill at collection", "breaks"):
+        table.add_column(column, justify="left" if column in ("truck", "driver", "breaks") else "right")
     for r in plan.routes:
         fills = [v.predicted_fill for v in r.visits if v.kind == "bin" and v.predicted_fill is not None]
         table.add_row(
             r.vehicle, r.driver or "-", str(sum(v.kind == "bin" for v in r.visits)),
             str(sum(v.kind == "facility" for v in r.visits)), f"{r.distance_m / 1000:.1f}",
             f"{r.duration_s / 3600:.1f}", f"{sum(fills) / len(fills):.0%}" if fills else "-",
+            ", ".join(f"{b.start:%H:%M}–{b.end:%H:%M}" for b in r.breaks) or "-",
         )  # fmt: skip
     bins = sum(v.kind == "bin" for r in plan.routes for v in r.visits)
     km = sum(r.distance_m for r in plan.routes) / 1000

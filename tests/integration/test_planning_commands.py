@@ -15,7 +15,7 @@ from core.models import Fraction, Plan
 from core.registry import Registry
 from core.settings import PlanningSettings, Settings
 from core.timeseries.sqlite import SqliteStore
-from tests.api.conftest import FLEET, readings_for
+from tests.api.conftest import FLEET, FLEET_WITH_LUNCH, readings_for
 from tests.api.conftest import NOW as WORLD_NOW
 from tests.integration.test_commands import tomning
 from tomning.planner import next_day_to_plan, next_run, run_scheduler
@@ -57,6 +57,8 @@ def _seeded(tmp_path: Path) -> dict[str, str]:
 
 def test_tomning_plan_makes_a_draft_and_summarises_it(tmp_path: Path) -> None:
     env = _seeded(tmp_path)
+    with Registry.connect(env["TOMNING_REGISTRY__URL"]) as registry:
+        registry.save_fleet("kalmar", FLEET_WITH_LUNCH)
     shown = tomning(
         "plan", "--tenant", "kalmar", "--time-limit-s", "1", cwd=tmp_path, env=env | {"COLUMNS": "140"}
     )
@@ -71,6 +73,8 @@ def test_tomning_plan_makes_a_draft_and_summarises_it(tmp_path: Path) -> None:
         assert plan.day == next_day_to_plan(registry, "kalmar", today) > today
     bins = sum(v.kind == "bin" for r in plan.routes for v in r.visits)
     assert f"{bins} bins" in shown
+    lunch = next(b for r in plan.routes for b in r.breaks)  # 06:40 to 07:00, and the routes last longer
+    assert f"{lunch.start:%H:%M}–{lunch.end:%H:%M}" in shown
 
 
 def _run_scheduler(
