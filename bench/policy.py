@@ -13,7 +13,7 @@ Both route each day with the same solver, trucks and time budget; bins are empti
 planned arrival times. Trucks run Monday to Friday.
 
     python -m bench.policy [--quick] [--weeks N] [--bins N] [--time-limit-s S] [--plot policy.png]
-                           [--every-other-day]
+                           [--every-other-day] [--street-share F]
 
 `--every-other-day` asks what skipping days could give (the km target is not met, see the README):
 the city's two halves by bearing from the depot take turns, each planned every other working day
@@ -69,8 +69,9 @@ FIXED_TARGET_FILL = 0.75
 POLICIES = ("fixed", "tomning")
 
 
-def city(size: int, seed: int = 7) -> list[Bin]:
-    """Kalmar's station containers (4 fractions at 30 stations), then household and street bins near them."""
+def city(size: int, seed: int = 7, street_share: float = 0.3) -> list[Bin]:
+    """Kalmar's station containers (4 fractions at 30 stations), then household and street bins near
+    them: `street_share` of those street litter bins, the rest shared household bins."""
     rng = random.Random(seed)
     stations = places.stations()
     out = [b for b, _ in places.fleet("city", stations)][: min(120, size)]
@@ -78,7 +79,7 @@ def city(size: int, seed: int = 7) -> list[Bin]:
     for n in range(rest):
         near = rng.choice(stations).location
         where = Location(lat=near.lat + rng.gauss(0, 0.012), lon=near.lon + rng.gauss(0, 0.02))
-        household = n < rest * 0.7  # shared bins of blocks of flats; the rest street litter bins
+        household = n < rest * (1 - street_share)  # shared bins of blocks of flats; the rest street litter
         out.append(
             Bin(
                 tenant="city",
@@ -309,6 +310,12 @@ def main() -> None:
         "--due-at-rate", choices=("forecast", "fastest"), default=None, help="the planner's due_at_rate"
     )
     parser.add_argument(
+        "--street-share",
+        type=float,
+        default=0.3,
+        help="street litter bins' share of the non-station bins (default 0.3): what the saving owes it",
+    )
+    parser.add_argument(
         "--every-other-day",
         action="store_true",
         help="Tömning plans each half of the city every other working day only (what skipping days gives)",
@@ -318,7 +325,9 @@ def main() -> None:
     weeks = args.weeks or (1 if args.quick else 4)
     trucks = args.trucks or (4 if args.quick else 6)
     limit = args.time_limit_s or (1.0 if args.quick else 20.0)
-    bins = city(size)
+    if not 0 <= args.street_share <= 1:
+        parser.error(f"--street-share is a share between 0 and 1, not {args.street_share}")
+    bins = city(size, street_share=args.street_share)
     asked = (
         ("optional_from", args.optional_from),
         ("optional_penalty_m", args.penalty_m),
@@ -352,6 +361,7 @@ def main() -> None:
             include={"optional_from", "optional_penalty_m", "safety", "due_at_rate"}
         ),
         "every_other_day": args.every_other_day,
+        "street_share": args.street_share,
         "seconds": round(time.perf_counter() - started),
         "quick": args.quick,
     }
