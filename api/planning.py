@@ -133,7 +133,8 @@ class FleetSpec(Frozen):
         "depots": [{"id": "depot", "location": {"lat": 56.6745, "lon": 16.322}}],
         "facilities": [{"id": "moskogen", "location": {"lat": 56.6827, "lon": 16.2353}, "unload_s": 900}],
         "vehicles": [{"id": "truck-1", "capacity_l": 40000, "depot": "depot", "shift_start": "06:00:00",
-                      "shift_s": 28800, "driver": "anna", "fractions": ["paper", "plastic"]}],
+                      "shift_s": 28800, "driver": "anna", "fractions": ["paper", "plastic"],
+                      "breaks": [{"id": "lunch", "earliest": "10:30", "latest": "11:00", "minutes": 30}]}],
     }]})  # fmt: skip
 
     depots: tuple[PlaceSpec, ...] = Field(min_length=1)
