@@ -10,7 +10,6 @@ its depots.
 
 from __future__ import annotations
 
-from collections import defaultdict
 from collections.abc import Iterable, Mapping, Sequence
 from datetime import date, datetime, time, timedelta
 from functools import cache
@@ -231,9 +230,7 @@ def forecasts(
 ) -> dict[str, Forecast]:
     """Every bin's forecast from its last two weeks of readings; bins without readings have none."""
     chosen = list(bins) if bins is not None else registry.bins(tenant)
-    history: dict[str, list[tuple[datetime, float]]] = defaultdict(list)
-    for r in store.readings(tenant, start=now - HISTORY, end=now + timedelta(minutes=5)):
-        history[r.bin_id].append((r.ts, r.filling_level))
+    history = store.fill_levels(tenant, start=now - HISTORY, end=now + timedelta(minutes=5))
     # a driver's collection empties the bin, whether or not its sensor has spoken since
     emptied: dict[str, datetime] = {}
     for o in registry.outcomes(tenant, since=now - HISTORY):

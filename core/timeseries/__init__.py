@@ -33,6 +33,12 @@ class TimeSeriesStore(Protocol):
         end: datetime | None = None,
     ) -> list[Reading]: ...
 
+    def fill_levels(
+        self, tenant: str, *, start: datetime, end: datetime
+    ) -> dict[str, list[tuple[datetime, float]]]:
+        """Each bin's filling levels in [start, end), oldest first: what forecasts read, without the rest
+        of each reading (a tenant's two weeks are millions of readings)."""
+
     def count_readings(self, tenant: str | None = None) -> int: ...
 
     def events(self, tenant: str, *, kind: str | None = None) -> list[Event]: ...

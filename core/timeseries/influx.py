@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import contextlib
 import functools
+from collections import defaultdict
 from collections.abc import Sequence
 from datetime import datetime
 from typing import Any
@@ -222,6 +223,18 @@ class InfluxStore:
         rows = self.query(f"SELECT * FROM readings WHERE {' AND '.join(where)}")
         readings = [_reading(row) for row in rows]
         return sorted(readings, key=lambda r: (r.ts, r.device_id))
+
+    def fill_levels(
+        self, tenant: str, *, start: datetime, end: datetime
+    ) -> dict[str, list[tuple[datetime, float]]]:
+        rows = self.query(
+            f"SELECT filling_level FROM readings WHERE tenant = {quote(tenant)} AND time >= {to_ms(start)}ms "
+            f'AND time < {to_ms(end)}ms GROUP BY "bin"'
+        )
+        out: dict[str, list[tuple[datetime, float]]] = defaultdict(list)
+        for row in rows:  # each bin's series in time order
+            out[row["bin"]].append((from_ms(row["time"]), float(row["filling_level"])))
+        return dict(out)
 
     def count_readings(self, tenant: str | None = None) -> int:
         where = f" WHERE tenant = {quote(tenant)}" if tenant else ""

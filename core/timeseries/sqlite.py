@@ -5,6 +5,7 @@ from __future__ import annotations
 import json
 import sqlite3
 import threading
+from collections import defaultdict
 from collections.abc import Sequence
 from datetime import UTC, datetime
 from pathlib import Path
@@ -125,6 +126,18 @@ class SqliteStore:
                 sql, args = sql + clause, [*args, value]
         rows = self._query(sql + " ORDER BY ts_ms, device_id", args)
         return [_reading(dict(row)) for row in rows]
+
+    def fill_levels(
+        self, tenant: str, *, start: datetime, end: datetime
+    ) -> dict[str, list[tuple[datetime, float]]]:
+        sql = (
+            "SELECT bin_id, ts_ms, filling_level FROM readings WHERE tenant = ? AND ts_ms >= ? AND ts_ms < ?"
+            " ORDER BY ts_ms, device_id"
+        )
+        out: dict[str, list[tuple[datetime, float]]] = defaultdict(list)
+        for bin_id, ts_ms, level in self._query(sql, [tenant, to_ms(start), to_ms(end)]):
+            out[bin_id].append((from_ms(ts_ms), level))
+        return dict(out)
 
     def count_readings(self, tenant: str | None = None) -> int:
         if tenant is None:

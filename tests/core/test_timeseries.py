@@ -75,6 +75,22 @@ def test_queries_filter_by_tenant_bin_and_time(store: TimeSeriesStore) -> None:
     assert store.count_readings("vaxjo") == 1
 
 
+def test_fill_levels_come_by_bin_oldest_first_within_the_window(store: TimeSeriesStore) -> None:
+    store.write_readings([a_reading(m, filling_level=m / 100) for m in (30, 0, 10, 20, 40)])
+    # the same bin read by a second device (a sensor swapped), and other bins and tenants
+    store.write_readings([a_reading(25, device_id="s-new", filling_level=0.9)])
+    store.write_readings([a_reading(5, bin_id="other-bin", device_id="other"), a_reading(5, tenant="vaxjo")])
+    levels = store.fill_levels("kalmar", start=T0 + timedelta(minutes=10), end=T0 + timedelta(minutes=40))
+    assert levels == {
+        "kalmar-0880-147788-paper": [
+            (T0 + timedelta(minutes=m), level) for m, level in ((10, 0.1), (20, 0.2), (25, 0.9), (30, 0.3))
+        ]
+    }
+    everything = store.fill_levels("kalmar", start=T0 - timedelta(days=1), end=T0 + timedelta(days=1))
+    assert everything["other-bin"] == [(T0 + timedelta(minutes=5), 0.52)]
+    assert store.fill_levels("nobody", start=T0, end=T0 + timedelta(days=1)) == {}
+
+
 def test_quotes_in_values_do_not_break_queries(store: TimeSeriesStore) -> None:
     store.write_readings([a_reading(0, district='O\'Hara \\ "x", y=z')])
     assert store.readings("kalmar")[0].district == 'O\'Hara \\ "x", y=z'
