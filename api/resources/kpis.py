@@ -45,7 +45,8 @@ def daily(ctx: Annotated[Services, Depends(services)], who: Annotated[Principal,
     outcomes = ctx.registry.outcomes(tenant, day=day)
     emptied = ctx.registry.events(tenant, kind=EventKind.EMPTIED.value, since=start, until=end)
     fills = [e.value for e in emptied if e.value is not None]
-    over = {r.bin_id for r in ctx.store.readings(tenant, start=start, end=end) if r.filling_level >= OVERFLOW}
+    levels = ctx.store.fill_levels(tenant, start=start, end=end)
+    over = {k for k, seen_levels in levels.items() if any(level >= OVERFLOW for _, level in seen_levels)}
     seen, checked_at = ctx.registry.last_seen(tenant), min(now, end)
     silent = sum(
         1 for d in ctx.registry.devices(tenant)
