@@ -19,6 +19,7 @@ from zoneinfo import ZoneInfo
 import holidays
 from pydantic import ConfigDict, Field, field_validator, model_validator
 
+from core.daysoff import holidays_in, public_holidays
 from core.errors import Conflict
 from core.fillmodel import BinKind, kind_of
 from core.forecast import Forecast, Reliability, estimate, fraction_rates, learn_rhythm
@@ -237,7 +238,9 @@ def forecasts(
         if o.status is OutcomeStatus.COLLECTED and o.at <= now:
             emptied[o.bin_id] = max(o.at, emptied.get(o.bin_id, o.at))
     zone = ZoneInfo(registry.tenant(tenant).timezone)
-    return forecast_all(chosen, history, emptied, now, zone)
+    fleet = saved_fleet(registry, tenant)
+    country = fleet.holidays if fleet is not None else FleetSpec.model_fields["holidays"].default
+    return forecast_all(chosen, history, emptied, now, zone, holidays=holidays_around(country, now.date()))
 
 
 def forecast_all(
@@ -246,12 +249,15 @@ def forecast_all(
     emptied: Mapping[str, datetime],
     now: datetime,
     zone: ZoneInfo,
+    *,
+    holidays: Iterable[date] = (),
 ) -> dict[str, Forecast]:
     """Forecasts from readings (`history`) and known collections (`emptied`), on the weekly rhythm
-    each kind of bin shows in those readings; a bin with little history of its own borrows its
-    fraction's median rate."""
+    each kind of bin shows in those readings (`holidays` on Sunday's); a bin with little history of
+    its own borrows its fraction's median rate."""
+    days_off = tuple(holidays)
     rhythms = {
-        kind: learn_rhythm((history.get(b.id, ()) for b in bins if kind_of(b) is kind), zone)
+        kind: learn_rhythm((history.get(b.id, ()) for b in bins if kind_of(b) is kind), zone, days_off)
         for kind in BinKind
     }
     runs: dict[str, Sequence[tuple[datetime, float]]] = {}
@@ -369,12 +375,12 @@ WEEKDAYS_SV = ("måndag", "tisdag", "onsdag", "torsdag", "fredag", "lördag", "s
 
 
 @cache
-def _holidays(country: str, language: str) -> holidays.HolidayBase:
-    # the eves most take off (de facto) count: nobody collects bins on Christmas Eve in Sweden
-    calendar = holidays.country_holidays(country)
-    chosen = [c for c in ("public", "de_facto") if c in calendar.supported_categories]
-    spoken = language if language in calendar.supported_languages else None
-    return holidays.country_holidays(country, categories=chosen, language=spoken)
+def holidays_around(country: str | None, day: date) -> tuple[date, ...]:
+    """The public holidays (and eves taken off) of `country` from the year before `day` to the year
+    after: the days bins fill as on a Sunday."""
+    if country is None:
+        return ()
+    return tuple(sorted(d for year in range(day.year - 1, day.year + 2) for d in holidays_in(country, year)))
 
 
 def day_off(fleet: FleetSpec, day: date, language: Literal["en", "sv"] = "en") -> str | None:
@@ -383,7 +389,7 @@ def day_off(fleet: FleetSpec, day: date, language: Literal["en", "sv"] = "en") -
         return "stängt" if language == "sv" else "closed"
     if day in fleet.extra_days:
         return None
-    named = _holidays(fleet.holidays, "sv" if language == "sv" else "en_US") if fleet.holidays else {}
+    named = public_holidays(fleet.holidays, "sv" if language == "sv" else "en_US") if fleet.holidays else {}
     if (name := named.get(day)) is not None:
         return str(name)
     if day.weekday() not in fleet.workdays:

@@ -9,9 +9,12 @@ up to 24 hours before it, and its error is how far its predicted crossing lies f
 - fixed average: the mean daily fill of the bin's kind and fraction over the whole fleet.
 Readings are what the sensors said (filling level from distance), the truth what the bins did.
 Also measured: how often the truth lies within our forecast's band (its earliest to latest crossing,
-from the 10 % and 90 % rates), and the band's median width.
+from the 10 % and 90 % rates), and the band's median width. Swedish public holidays fill as weekends
+in the simulation; `--start 2026-12-07` takes the weeks over Christmas and New Year, where the
+forecasts whose day ahead touches a holiday are also made without knowing the holidays
+(`holidays`: their errors both ways).
 
-    python -m bench.forecast [--quick] [--bins N] [--weeks N]
+    python -m bench.forecast [--quick] [--bins N] [--weeks N] [--start YYYY-MM-DD]
 """
 
 from __future__ import annotations
@@ -23,14 +26,15 @@ import statistics
 import sys
 import time
 from collections import defaultdict
-from datetime import datetime, timedelta
+from datetime import date, datetime, timedelta
 
 from rich.console import Console
 from rich.progress import Progress
 
+from api.planning import holidays_around
 from bench.policy import START, city
 from core.fillmodel import STOCKHOLM, BinKind, Fleet, kind_of
-from core.forecast import estimate, learn_rhythm, since_emptying
+from core.forecast import Rhythm, estimate, learn_rhythm, since_emptying
 from core.models import Bin
 
 console = Console(stderr=True)
@@ -43,17 +47,17 @@ Series = dict[str, list[tuple[datetime, float]]]
 
 
 def simulate(
-    bins: list[Bin], weeks: int, progress: Progress
+    bins: list[Bin], weeks: int, progress: Progress, start: datetime = START
 ) -> tuple[Series, Series, dict[str, list[datetime]]]:
     """(sensor readings, true levels, emptyings) per bin, hourly."""
-    fleet = Fleet(bins, seed=5, start=START, fault_share=0.05)
+    fleet = Fleet(bins, seed=5, start=start, fault_share=0.05)
     readings: dict[str, list[tuple[datetime, float]]] = defaultdict(list)
     truth: dict[str, list[tuple[datetime, float]]] = defaultdict(list)
     emptied: dict[str, list[datetime]] = defaultdict(list)
     by_id = {b.id: b for b in bins}
     hours = weeks * 7 * 24
     task = progress.add_task("simulating", total=hours)
-    clock = START
+    clock = start
     for _ in range(hours):
         clock += timedelta(hours=1)
         for bin_id, reading in fleet.step(clock).items():
@@ -80,12 +84,16 @@ def main() -> None:
     parser.add_argument("--quick", action="store_true", help="300 bins, three weeks")
     parser.add_argument("--bins", type=int, default=None)
     parser.add_argument("--weeks", type=int, default=None)
+    parser.add_argument("--start", type=date.fromisoformat, default=START.date(),
+                        help=f"the first day simulated (default {START.date()}, a Monday)")  # fmt: skip
     args = parser.parse_args()
+    start = datetime.combine(args.start, datetime.min.time(), tzinfo=STOCKHOLM)
+    days_off = holidays_around("SE", args.start)
     bins = city(args.bins or (300 if args.quick else 1520))
     weeks = args.weeks or (3 if args.quick else 6)
     started = time.perf_counter()
     with Progress(console=console, transient=True) as progress:
-        readings, truth, _emptied = simulate(bins, weeks, progress)
+        readings, truth, _emptied = simulate(bins, weeks, progress, start)
         # the fixed average: each kind and fraction's mean daily fill, from every bin's true history
         gains: dict[tuple[str, str], list[float]] = defaultdict(list)
         for b in bins:
@@ -94,22 +102,29 @@ def main() -> None:
             gains[kind_of(b).value, b.fraction.value].append(rise / (len(levels) / 24))
         average = {key: statistics.mean(values) for key, values in gains.items()}
         errors: dict[str, list[float]] = {"tomning": [], "last_rate": [], "fixed_average": []}
+        # forecasts whose day ahead touches a holiday, with the holidays known and not
+        festive: dict[str, list[float]] = {"tomning": [], "tomning_without_holidays": []}
         covered: list[bool] = []  # the truth within our band (earliest to latest crossing)
         widths: list[float] = []
         # the rhythm of each kind, learned from the first week's readings, as the planner learns it
-        first_week = START + timedelta(days=7)
-        rhythms = {
-            kind: learn_rhythm(
-                ([p for p in readings[b.id] if p[0] <= first_week] for b in bins if kind_of(b) is kind),
-                STOCKHOLM,
-            )
-            for kind in BinKind
-        }
+        first_week = start + timedelta(days=7)
+
+        def learned(holidays: tuple[date, ...]) -> dict[BinKind, Rhythm]:
+            return {
+                kind: learn_rhythm(
+                    ([p for p in readings[b.id] if p[0] <= first_week] for b in bins if kind_of(b) is kind),
+                    STOCKHOLM,
+                    holidays,
+                )
+                for kind in BinKind
+            }
+
+        rhythms, unaware = learned(days_off), learned(())
         task = progress.add_task("forecasting", total=len(bins))
         for b in bins:
             for crossing in crossings(truth[b.id], b.threshold):
                 made = crossing - AHEAD
-                if made < START + timedelta(days=7):
+                if made < start + timedelta(days=7):
                     continue  # a week of history first
                 # the forecast finds emptyings in the readings itself, as in production
                 seen = [p for p in readings[b.id] if made - timedelta(days=14) < p[0] <= made]
@@ -120,6 +135,14 @@ def main() -> None:
                                 rhythm=rhythms[kind_of(b)])  # fmt: skip
                 assert ours is not None
                 ours_h = (ours.full_at - made).total_seconds() / 3600 if ours.full_at else CAP_H
+                touching = made.astimezone(STOCKHOLM).date(), crossing.astimezone(STOCKHOLM).date()
+                if any(touching[0] <= d <= touching[1] for d in days_off):
+                    blind = estimate(b.id, seen, threshold=b.threshold, now=made, fallback_rate_per_day=0.1,
+                                     rhythm=unaware[kind_of(b)])  # fmt: skip
+                    assert blind is not None
+                    blind_h = (blind.full_at - made).total_seconds() / 3600 if blind.full_at else CAP_H
+                    for name, hours in (("tomning", ours_h), ("tomning_without_holidays", blind_h)):
+                        festive[name].append(abs(min(CAP_H, max(0.0, hours)) - AHEAD.total_seconds() / 3600))
                 earliest = ours.full_earliest or made + timedelta(hours=CAP_H)
                 latest = ours.full_latest or made + timedelta(hours=CAP_H)
                 covered.append(earliest - SLACK <= crossing <= latest + SLACK)
@@ -148,6 +171,11 @@ def main() -> None:
         "band_coverage": round(sum(covered) / len(covered), 3),
         "band_median_width_h": round(statistics.median(widths), 1),
         "crossings": len(errors["tomning"]),
+        "holidays": {
+            "cases": len(festive["tomning"]),
+            "mae_h": {k: round(statistics.mean(v), 2) if v else None for k, v in festive.items()},
+        },
+        "start": args.start.isoformat(),
         "bins": len(bins),
         "weeks": weeks,
         "seconds": round(time.perf_counter() - started),

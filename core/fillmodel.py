@@ -13,6 +13,7 @@ from datetime import datetime, timedelta
 from enum import StrEnum
 from zoneinfo import ZoneInfo
 
+from core.daysoff import holidays_in
 from core.models import Bin, Fraction
 
 STOCKHOLM = ZoneInfo("Europe/Stockholm")
@@ -67,11 +68,13 @@ class Fault(StrEnum):
 
 
 def rhythm(ts: datetime, profile: Profile) -> float:
-    """Relative fill speed at a local hour and weekday; averages about 1 over a week."""
+    """Relative fill speed at a local hour and weekday; averages about 1 over a week. Public holidays
+    fill as weekends do."""
     local = ts.astimezone(STOCKHOLM)
     hour = local.hour + local.minute / 60
     daily = 0.3 + 1.6 * math.exp(-(((hour - profile.peak_hour) / 4.0) ** 2))
-    weekly = profile.weekend if local.weekday() >= 5 else 1.0
+    day_off = local.weekday() >= 5 or local.date() in holidays_in("SE", local.year)  # a Swedish city
+    weekly = profile.weekend if day_off else 1.0
     return daily * weekly / (0.3 + 1.6 * 4.0 * math.sqrt(math.pi) / 24) / ((5 + 2 * profile.weekend) / 7)
 
 

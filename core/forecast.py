@@ -11,6 +11,7 @@ showed over eight hours or more of its cycle (10 % and 90 %), and the earliest a
 
 from __future__ import annotations
 
+from bisect import bisect_left
 from collections.abc import Iterable, Sequence
 from datetime import date, datetime, timedelta
 from enum import StrEnum
@@ -44,30 +45,53 @@ class Reliability(StrEnum):
 
 
 WEEK_H = 168
+SUNDAY = 6
 _MONDAY = date(2024, 1, 1)
 HORIZON = timedelta(days=14)  # a crossing further ahead than this is not forecast
 
 
 class Rhythm:
-    """How fast bins fill at each local hour of the week against their mean (the factors average 1)."""
+    """How fast bins fill at each local hour of the week against their mean (the factors average 1).
 
-    def __init__(self, factors: Sequence[float], zone: ZoneInfo) -> None:
+    Public holidays (`holidays`) run on Sunday's hours: a household fills on Christmas Day, and a park
+    on Midsummer Eve, as on a Sunday."""
+
+    def __init__(self, factors: Sequence[float], zone: ZoneInfo, holidays: Iterable[date] = ()) -> None:
         f = np.clip(np.asarray(factors, dtype=float), 0.05, None)
         self.factors = f * WEEK_H / f.sum()
         self.cumulative = np.concatenate([[0.0], np.cumsum(self.factors)])
         self.zone = zone
+        self.holidays = sorted(set(holidays))
+        self._holiday = frozenset(self.holidays)
+        day = [self.cumulative[(w + 1) * 24] - self.cumulative[w * 24] for w in range(7)]
+        # what the holidays before a day add to the clock: each a Sunday instead of its weekday
+        added = [day[SUNDAY] - day[h.weekday()] for h in self.holidays]
+        self._added = np.concatenate([[0.0], np.cumsum(added)])
 
     @classmethod
     def flat(cls, zone: ZoneInfo) -> Rhythm:
         return cls([1.0] * WEEK_H, zone)
 
+    def slot(self, local: datetime) -> int:
+        """The hour of the week whose pace `local` (a local time) has: a holiday's are Sunday's."""
+        return (SUNDAY if local.date() in self._holiday else local.weekday()) * 24 + local.hour
+
     def hours(self, t: datetime) -> float:
         """Rhythm time: hours since a reference Monday, each hour weighted by its factor."""
         local = t.astimezone(self.zone)
-        weeks = (local.date() - timedelta(days=local.weekday()) - _MONDAY).days // 7
-        slot = local.weekday() * 24 + local.hour
+        day = local.date()
+        weeks = (day - timedelta(days=local.weekday()) - _MONDAY).days // 7
+        slot = self.slot(local)
+        midnight = slot - local.hour  # the first hour of the day it runs as
         part = (local.minute * 60 + local.second) / 3600
-        return float(weeks * WEEK_H + self.cumulative[slot] + part * self.factors[slot])
+        return float(
+            weeks * WEEK_H
+            + self.cumulative[local.weekday() * 24]
+            + self._added[bisect_left(self.holidays, day)]
+            + self.cumulative[slot]
+            - self.cumulative[midnight]
+            + part * self.factors[slot]
+        )
 
     def when(self, start: datetime, rhythm_hours: float) -> datetime | None:
         """The time at which `rhythm_hours` of rhythm time have passed since `start`, within HORIZON."""
@@ -82,9 +106,13 @@ class Rhythm:
         return None
 
 
-def learn_rhythm(histories: Iterable[Sequence[tuple[datetime, float]]], zone: ZoneInfo) -> Rhythm:
+def learn_rhythm(
+    histories: Iterable[Sequence[tuple[datetime, float]]], zone: ZoneInfo, holidays: Iterable[date] = ()
+) -> Rhythm:
     """The pooled rhythm of many bins: mean fill gained per hour in each hour of the week, emptyings
-    and wild echoes left out; hours with few readings take the overall mean."""
+    and wild echoes left out; hours with few readings take the overall mean. Readings on `holidays`
+    count as Sunday's."""
+    holidays = frozenset(holidays)
     sums, counts = np.zeros(WEEK_H), np.zeros(WEEK_H)
     for points in histories:
         for (t0, l0), (t1, l1) in pairwise(sorted(points)):
@@ -92,15 +120,15 @@ def learn_rhythm(histories: Iterable[Sequence[tuple[datetime, float]]], zone: Zo
             gained = l1 - l0
             if 0 < step_h <= 3 and -0.05 < gained < 0.25:
                 local = (t0 + (t1 - t0) / 2).astimezone(zone)
-                slot = local.weekday() * 24 + local.hour
+                slot = (SUNDAY if local.date() in holidays else local.weekday()) * 24 + local.hour
                 sums[slot] += gained / step_h
                 counts[slot] += 1
     if counts.sum() < WEEK_H * 5 or sums.sum() <= 0:
-        return Rhythm.flat(zone)
+        return Rhythm([1.0] * WEEK_H, zone, holidays)
     overall = sums.sum() / counts.sum()
     means = np.where(counts >= 5, sums / np.maximum(counts, 1), overall)
     smooth = (np.roll(means, 1) + 2 * means + np.roll(means, -1)) / 4  # neighbouring hours, wrapping
-    return Rhythm(np.clip(smooth, overall * 0.05, None) / overall, zone)
+    return Rhythm(np.clip(smooth, overall * 0.05, None) / overall, zone, holidays)
 
 
 class Forecast(Frozen):

@@ -281,3 +281,17 @@ def test_a_break_outside_its_shift_or_back_to_front_is_refused_with_what_is_wron
         truck | {"shift_start": "22:00", "breaks": [{"earliest": "02:00", "latest": "02:30", "minutes": 30}]}
     )
     assert night.break_windows()[0].earliest_s == 4 * 3600
+
+
+def test_the_forecast_knows_the_tenants_holidays_for_the_years_around() -> None:
+    from api.planning import holidays_around
+
+    around = holidays_around("SE", date(2026, 12, 20))
+    assert {date(2026, 12, 24), date(2026, 12, 25), date(2026, 12, 26), date(2026, 12, 31)} <= set(around)
+    assert date(2027, 6, 25) in around  # Midsummer Eve next year
+    assert date(2025, 1, 6) in around  # Epiphany the year before
+    assert date(2026, 12, 27) not in around  # a plain Sunday is not a holiday
+    assert min(around).year == 2025
+    assert max(around).year == 2027
+    assert holidays_around(None, date(2026, 12, 20)) == ()
+    assert date(2026, 11, 26) in holidays_around("US", date(2026, 11, 1))  # Thanksgiving

@@ -6,7 +6,9 @@ import random
 import statistics
 from datetime import UTC, datetime, timedelta
 
-from core.fillmodel import STOCKHOLM, BinKind, Fault, Fleet, SimulatedBin, kind_of
+import pytest
+
+from core.fillmodel import PROFILES, STOCKHOLM, BinKind, Fault, Fleet, SimulatedBin, kind_of, rhythm
 from tests.core.test_models import a_bin
 
 MONDAY = datetime(2026, 11, 16, tzinfo=UTC)
@@ -54,6 +56,17 @@ def month(fault: Fault) -> list[dict[str, object] | None]:
         sim.advance(ts, timedelta(hours=1), incidents_per_year=0)
         out.append(sim.reading(ts))
     return out
+
+
+def test_on_a_swedish_holiday_bins_fill_as_at_a_weekend() -> None:
+    street = PROFILES[BinKind.STREET]
+    christmas = datetime(2026, 12, 25, 13, tzinfo=STOCKHOLM)  # a Friday
+    before = datetime(2026, 12, 18, 13, tzinfo=STOCKHOLM)  # the Friday before
+    sunday = datetime(2026, 12, 20, 13, tzinfo=STOCKHOLM)
+    assert rhythm(christmas, street) == rhythm(sunday, street)
+    assert rhythm(christmas, street) == pytest.approx(street.weekend * rhythm(before, street))
+    midsummer_eve = datetime(2026, 6, 19, 13, tzinfo=STOCKHOLM)
+    assert rhythm(midsummer_eve, street) == rhythm(midsummer_eve + timedelta(days=2), street)
 
 
 def test_a_stuck_sensor_repeats_itself() -> None:

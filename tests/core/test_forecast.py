@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from datetime import UTC, datetime, timedelta
+from datetime import UTC, date, datetime, timedelta
 from zoneinfo import ZoneInfo
 
 import pytest
@@ -135,3 +135,77 @@ def test_a_steady_bin_has_a_narrow_band_and_a_borrowed_rate_a_wide_one() -> None
     assert silent is not None
     assert silent.reliability is Reliability.LOW
     assert silent.rate_band_per_day == pytest.approx((0.1, 0.32))
+
+
+def _weekends_twice_as_fast() -> list[float]:
+    return [2.0 if slot >= 5 * 24 else 1.0 for slot in range(168)]
+
+
+def test_a_public_holiday_runs_on_sundays_hours_and_the_clock_stays_continuous() -> None:
+    christmas = date(2026, 12, 25)  # a Friday
+    plain = Rhythm(_weekends_twice_as_fast(), STOCKHOLM)
+    festive = Rhythm(_weekends_twice_as_fast(), STOCKHOLM, holidays=[christmas, date(2026, 12, 24)])
+
+    def local(day: date, hour: int = 0) -> datetime:
+        return datetime(day.year, day.month, day.day, hour, tzinfo=STOCKHOLM)
+
+    def day_length(rhythm: Rhythm, day: date) -> float:
+        return rhythm.hours(local(day + timedelta(days=1))) - rhythm.hours(local(day))
+
+    unit = day_length(plain, date(2026, 12, 23))  # a Wednesday: a weekday's rhythm hours
+    assert day_length(plain, christmas) == pytest.approx(unit)
+    assert day_length(festive, christmas) == pytest.approx(2 * unit)  # as Sunday, twice as fast
+    assert day_length(festive, date(2026, 12, 23)) == pytest.approx(unit)
+    assert day_length(festive, date(2026, 12, 28)) == pytest.approx(unit)  # Monday after: a weekday again
+    # after the holidays the clock runs on, two weekdays' worth ahead; before them, as it was
+    span = festive.hours(local(date(2027, 1, 4))) - festive.hours(local(date(2026, 12, 21)))
+    assert span == pytest.approx(
+        plain.hours(local(date(2027, 1, 4))) - plain.hours(local(date(2026, 12, 21))) + 2 * unit
+    )
+    assert festive.hours(local(date(2026, 12, 1), 9)) - festive.hours(
+        local(date(2026, 11, 30))
+    ) == pytest.approx(plain.hours(local(date(2026, 12, 1), 9)) - plain.hours(local(date(2026, 11, 30))))
+    # within the day the hours still add up, and the clock's inverse finds the same moment
+    noon = local(christmas, 12)
+    assert festive.hours(noon) - festive.hours(local(christmas)) == pytest.approx(unit)  # half a doubled day
+    assert festive.when(local(christmas), unit) == pytest.approx(noon, abs=timedelta(minutes=1))  # type: ignore[arg-type]
+
+
+def test_over_christmas_a_bin_that_fills_faster_on_sundays_is_due_sooner() -> None:
+    # a park bin steady at 1 % an hour on weekdays, twice that on Sundays (and so on holidays)
+    plain = Rhythm(_weekends_twice_as_fast(), STOCKHOLM)
+    festive = Rhythm(_weekends_twice_as_fast(), STOCKHOLM, holidays=[date(2026, 12, 24), date(2026, 12, 25)])
+    now = datetime(2026, 12, 23, 6, tzinfo=STOCKHOLM)
+    points = hourly(24, 0.01, start=0.1, t0=now - timedelta(hours=24))
+    seen = {
+        name: estimate("b", points, threshold=0.9, now=now, fallback_rate_per_day=0.1, rhythm=rhythm)
+        for name, rhythm in (("plain", plain), ("festive", festive))
+    }
+    late, soon = seen["plain"], seen["festive"]
+    assert late is not None
+    assert soon is not None
+    assert late.full_at is not None
+    assert soon.full_at is not None
+    assert soon.full_at < late.full_at - timedelta(hours=8)
+    evening = now + timedelta(hours=36)  # Christmas Eve, 18:00: 0.69 on a weekday's pace, 0.87 on a Sunday's
+    assert soon.level_at(evening) == pytest.approx(late.level_at(evening) + 0.18, abs=0.02)
+
+
+def test_readings_on_a_holiday_teach_sundays_pace_not_their_weekdays() -> None:
+    # bins fill 2 %/h on Sundays and on Wednesday 2026-11-11 (made a holiday), 1 %/h otherwise
+    holiday = date(2026, 11, 11)
+    histories = []
+    for _ in range(20):
+        level, points = 0.0, []
+        for h in range(3 * 7 * 24):
+            t = T0 + timedelta(hours=h)
+            day = t.astimezone(STOCKHOLM).date()
+            level += 0.02 if day == holiday or day.weekday() == 6 else 0.01
+            points.append((t, level % 0.9))
+        histories.append(points)
+    taught = learn_rhythm(histories, STOCKHOLM, holidays=[holiday])
+    naive = learn_rhythm(histories, STOCKHOLM)
+    tuesday, wednesday, sunday = (slice(d * 24 + 2, d * 24 + 22) for d in (1, 2, 6))  # away from midnight
+    assert taught.factors[wednesday].mean() == pytest.approx(taught.factors[tuesday].mean(), rel=0.05)
+    assert naive.factors[wednesday].mean() > 1.2 * naive.factors[tuesday].mean()  # one fast day in three
+    assert taught.factors[sunday].mean() > 1.8 * taught.factors[wednesday].mean()
