@@ -13,7 +13,7 @@ from pydantic import BaseModel, ConfigDict, Field, ValidationError
 from api import exports
 from api.auth import DISPATCH, HANDOVER, READ, REPORT, ROUTES, allow, tenant_of
 from api.context import Services, services
-from api.planning import FleetSpec, day_off, fleet_of, make_plan, next_workday, saved_fleet
+from api.planning import FleetSpec, day_off, fleet_of, make_plan, next_workday, saved_fleet, without_reported
 from api.problems import responses
 from api.resources.admin import issue
 from api.resources.common import Number, Page, PagingQuery, page
@@ -151,17 +151,16 @@ def approve(plan_id: Number, ctx: Ctx, who: Dispatcher) -> Plan:
 )  # fmt: skip
 def dispatch(plan_id: Number, ctx: Ctx, who: Dispatcher) -> Plan:
     """A re-plan, once dispatched, supersedes the plan it replaces; bins its drivers reported on meanwhile
-    (they kept driving the old one) leave the new routes."""
+    (they kept driving the old one) leave the new routes, which are timed again from where the trucks
+    are now."""
     plan = ctx.registry.plan(tenant_of(who), plan_id)
     _expect(plan, PlanStatus.APPROVED, PlanStatus.DISPATCHED)
     if plan.replaces is not None:
-        reported = {o.bin_id for o in ctx.registry.outcomes(plan.tenant, plan_id=plan.replaces)}
-        gone = sorted(reported & {v.id for r in plan.routes for v in r.visits if v.kind == "bin"})
+        replaced = ctx.registry.plan(plan.tenant, plan.replaces)
+        outcomes = ctx.registry.outcomes(plan.tenant, plan_id=plan.replaces)
+        bins = {b.id: b for b in ctx.registry.bins(plan.tenant)}
+        routes, gone = without_reported(plan, replaced, outcomes, fleet_of(ctx.registry, plan.tenant), bins)
         why = "reported on the plan this one replaces, after the re-plan"
-        routes = tuple(
-            r.model_copy(update={"visits": tuple(v for v in r.visits if v.kind != "bin" or v.id not in gone)})
-            for r in plan.routes
-        )
         left_out = plan.left_out + tuple(LeftOut(bin_id=k, reason=why) for k in gone)
         plan = plan.model_copy(update={"routes": routes, "left_out": left_out})
     return ctx.registry.dispatch_plan(plan)

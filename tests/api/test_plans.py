@@ -4,10 +4,12 @@ from __future__ import annotations
 
 import csv
 import io
+import itertools
 import xml.etree.ElementTree as ET
 from pathlib import Path
 from typing import Any
 
+import pytest
 import xmlschema
 
 from tests.api.conftest import FLEET, NOW, World
@@ -220,6 +222,55 @@ def test_a_replan_during_the_day_sets_trucks_off_from_where_they_are_and_takes_a
     leg_h = _km(last, first["location"]) * 1.3 / 30  # straight line x circuity at 30 km/h
     start = datetime.fromisoformat(first["arrival"]) - (NOW + timedelta(hours=3))
     assert abs(start.total_seconds() / 3600 - leg_h) < 0.05
+
+
+def test_a_dispatched_replan_is_timed_again_from_where_the_truck_reported_meanwhile(world: World) -> None:
+    from datetime import datetime, timedelta
+
+    from tests.api.conftest import FLEET
+
+    plan = dispatched_plan(world)
+    route = max(plan["routes"], key=lambda r: len(r["visits"]))
+    bins = [v for v in route["visits"] if v["kind"] == "bin"]
+    for n, visit in enumerate(bins[:2]):
+        answer = _report(world, plan, route["driver"], visit["id"], client_id=f"early-{n:04d}",
+                         at=(NOW + timedelta(hours=2, minutes=n)).isoformat())  # fmt: skip
+        assert answer.status_code == 201
+    world.services.clock = lambda: NOW + timedelta(hours=3)
+    h = world.auth("kalmar", "dispatcher")
+    new = world.client.post(f"/v1/plans/{plan['id']}/replan", json={"time_limit_s": 1}, headers=h).json()
+    # the driver, still on the old route, empties one more bin that the re-plan had given a truck
+    replanned = {v["id"]: v for r in new["routes"] for v in r["visits"] if v["kind"] == "bin"}
+    meanwhile = next(replanned[v["id"]] for v in bins[2:] if v["id"] in replanned)
+    at = NOW + timedelta(hours=3, minutes=20)
+    answer = _report(
+        world, plan, route["driver"], meanwhile["id"], client_id="meanwhile-9", at=at.isoformat()
+    )
+    assert answer.status_code == 201
+    for step in ("approve", "dispatch"):
+        assert world.client.post(f"/v1/plans/{new['id']}/{step}", headers=h).status_code == 200
+    dispatched = world.client.get(f"/v1/plans/{new['id']}", headers=h).json()["routes"]
+    assert meanwhile["id"] not in {v["id"] for r in dispatched for v in r["visits"]}
+    mine = next(r for r in new["routes"] if r["vehicle"] == route["vehicle"])
+    sent = next(r for r in dispatched if r["vehicle"] == route["vehicle"])
+    assert [v["seq"] for v in sent["visits"]] == list(range(len(sent["visits"])))
+    # from the bin it reported, at the time it reported: straight lines x 1.3 at 30 km/h
+    places = [meanwhile["location"], *(v["location"] for v in sent["visits"]), FLEET["depots"][0]["location"]]
+    legs = [_km(a, b) * 1.3 for a, b in itertools.pairwise(places)]
+    first = datetime.fromisoformat(sent["visits"][0]["arrival"])
+    assert abs((first - at).total_seconds() - legs[0] / 30 * 3600) < 2
+    assert sent["distance_m"] == pytest.approx(sum(legs) * 1000, rel=1e-3)
+    arrivals = [datetime.fromisoformat(v["arrival"]) for v in sent["visits"]]
+    assert arrivals == sorted(arrivals)
+    assert sent["visits"][0]["arrival"].endswith("+01:00")  # local time, as the plan had it
+    before = {v["id"]: v["arrival"] for v in mine["visits"]}
+    assert any(v["arrival"] != before[v["id"]] for v in sent["visits"])  # timed again, not kept
+    # a route whose truck did nothing meanwhile and lost nothing is left as planned
+    for other in new["routes"]:
+        if other["vehicle"] != route["vehicle"] and meanwhile["id"] not in {v["id"] for v in other["visits"]}:
+            assert (
+                next(r for r in dispatched if r["vehicle"] == other["vehicle"])["visits"] == other["visits"]
+            )
 
 
 def _km(a: dict[str, float], b: dict[str, float]) -> float:
