@@ -459,9 +459,12 @@ def without_reported(
             routes.append(route.model_copy(update={"visits": kept}))
             continue
         shift_start = datetime.combine(plan.day, vehicle.shift_start, tzinfo=route.visits[0].arrival.tzinfo)
-        where = now_at.get(vehicle.id) or then.get(vehicle.id)
-        if where is not None:
-            origin, depart, load = where.location, max(where.since, shift_start), where.load_l
+        if vehicle.id in moved:  # from its latest report
+            here = now_at[vehicle.id]
+            origin, depart, load = here.location, max(here.since, shift_start), here.load_l
+        elif vehicle.id in then:  # as the re-plan set it off: from its last report, when the plan was made
+            here = then[vehicle.id]
+            origin, depart, load = here.location, max(here.since, plan.created_at, shift_start), here.load_l
         else:  # no report at all: from its depot when the re-plan was made, carrying nothing
             origin, depart, load = depots[vehicle.depot], max(plan.created_at, shift_start), 0
         routes.append(retimed(route, kept, fleet, bins, origin=origin, depart=depart, load_l=load,

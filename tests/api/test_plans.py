@@ -265,6 +265,12 @@ def test_a_dispatched_replan_is_timed_again_from_where_the_truck_reported_meanwh
     assert sent["visits"][0]["arrival"].endswith("+01:00")  # local time, as the plan had it
     before = {v["id"]: v["arrival"] for v in mine["visits"]}
     assert any(v["arrival"] != before[v["id"]] for v in sent["visits"])  # timed again, not kept
+    # nothing sets off before the re-plan was made, whichever truck lost the bin
+    assert all(
+        datetime.fromisoformat(v["arrival"]) > NOW + timedelta(hours=3)
+        for r in dispatched
+        for v in r["visits"]
+    )
     # a route whose truck did nothing meanwhile and lost nothing is left as planned
     for other in new["routes"]:
         if other["vehicle"] != route["vehicle"] and meanwhile["id"] not in {v["id"] for v in other["visits"]}:
