@@ -13,10 +13,10 @@ longest shift (driving, service, unloading), optional stops with their penalty, 
 several depots, and a re-plan's trucks setting off mid-day from where they are with what they carry
 (a truck that sets off loaded may unload before its first stop). Drivers' breaks too, where nothing
 else keeps a clock: a break shortens the shift by its length, and the plan takes it at the first
-departure within its window (before, if the next drive and stop would carry past the window; not at
-all when the truck is home before the window closes). Time windows and opening hours stay with
-OR-Tools alone (`fits` tells which). Deterministic for a seed and a number of iterations; under a
-wall-clock budget the iterations done vary with the machine.
+departure within its window (on the road when the window opens during a drive that, with the stop
+at its end, would carry past it; not at all when the truck is home before the window closes). Time
+windows and opening hours stay with OR-Tools alone (`fits` tells which). Deterministic for a seed
+and a number of iterations; under a wall-clock budget the iterations done vary with the machine.
 """
 
 from __future__ import annotations
@@ -562,18 +562,22 @@ class _Pauses:
     def __init__(self, vehicle: Vehicle) -> None:
         self.pending, self.taken = _ahead(vehicle), list[tuple[str, int]]()
 
-    def before(self, clock: float, ahead: float, *, home: bool = False) -> float:
-        """The clock on setting off, breaks taken: `ahead` is the drive and work to the next departure
-        (to the end of the day when `home`)."""
+    def before(self, clock: float, drive: float, work: float = 0.0, *, home: bool = False) -> float:
+        """The clock on setting off for a leg of `drive` seconds and `work` at its end, breaks taken (the
+        leg's end is the end of the day when `home`). A break due before the leg's end is taken on the
+        road when its window opens during the drive, so the truck arrives that much later."""
         while self.pending:
             b = self.pending[0]
-            if home and clock + ahead <= b.latest_s:
+            if home and clock + drive <= b.latest_s:
                 break  # home before the window closes: the day ends first
-            if clock < b.earliest_s and clock + ahead <= b.latest_s:
+            if clock < b.earliest_s and clock + drive + work <= b.latest_s:
                 break  # the next departure is soon enough
             start = max(clock, b.earliest_s)
+            if start <= clock + drive:  # now, or on the road: the drive resumes after it
+                clock += b.duration_s
+            else:  # at the stop, waiting for the window, before the work
+                clock = start + b.duration_s - drive
             self.taken.append((b.id, round(start)))
-            clock = start + b.duration_s
             self.pending.pop(0)
         return clock
 
@@ -591,7 +595,7 @@ def _solution(
     def facility(f: int, at: int, clock: float, driven: float) -> tuple[int, float, float]:
         """Drive from place `at` to facility `f` and unload there: its visit appended."""
         there = depots + f
-        clock = pauses.before(clock, m.t[at, there] + problem.facilities[f].unload_s)
+        clock = pauses.before(clock, m.t[at, there], problem.facilities[f].unload_s)
         clock += m.t[at, there]
         visits.append(Visit(kind="facility", id=problem.facilities[f].id, load=0, arrival_s=round(clock)))
         return there, clock + problem.facilities[f].unload_s, driven + m.d[at, there]
@@ -610,7 +614,7 @@ def _solution(
                 by = ways.first[k, s] if i == 0 else ways.via[previous, s]
                 at, clock, driven = facility(int(by), at, clock, driven)
                 load = 0
-            clock = pauses.before(clock, m.t[at, place] + stop.service_time_s)
+            clock = pauses.before(clock, m.t[at, place], stop.service_time_s)
             clock += m.t[at, place]
             driven += m.d[at, place]
             load += stop.demand

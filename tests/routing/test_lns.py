@@ -210,19 +210,29 @@ def test_a_truck_home_before_the_window_closes_skips_the_break_and_one_set_off_a
     assert route.duration_s == 2500 + 8 * 400 + 800
 
 
-def test_a_long_drive_past_the_window_takes_the_break_before_it() -> None:
-    # the first bin lies 3 km out (300 s): setting off at 0 would carry past the window's end at 200 s
-    lunch = Break(id="lunch", earliest_s=100, latest_s=200, duration_s=600)
-    problem = Problem(
+def _far_stop(lunch: Break, *, km: float, service_s: float = 60) -> Problem:
+    return Problem(
         depots=(Depot(id="depot"),),
         vehicles=(Vehicle(id="truck", capacity=10, depot="depot", shift_s=3600, breaks=(lunch,)),),
-        stops=(Stop(id="far", demand=1, service_time_s=60),),
-        distance_m=((0.0, 3000.0), (3000.0, 0.0)),
-        speed_kmh=36.0,
+        stops=(Stop(id="far", demand=1, service_time_s=service_s),),
+        distance_m=((0.0, km * 1000), (km * 1000, 0.0)),
+        speed_kmh=36.0,  # 100 s a kilometre
     )
-    (route,) = lns.improve(problem, NOTHING, time_limit_s=5, iterations=50).routes
-    assert route.breaks == (("lunch", 100),)  # waits for the window, takes it, then drives
-    assert route.visits[0].arrival_s == 100 + 600 + 300
+
+
+def test_a_break_whose_window_opens_on_a_long_drive_is_taken_on_the_road() -> None:
+    # the first bin lies 3 km out (300 s): setting off at 0 would carry past the window's end at 200 s
+    lunch = Break(id="lunch", earliest_s=100, latest_s=200, duration_s=600)
+    (route,) = lns.improve(_far_stop(lunch, km=3), NOTHING, time_limit_s=5, iterations=50).routes
+    assert route.breaks == (("lunch", 100),)  # stops on the way when the window opens
+    assert route.visits[0].arrival_s == 300 + 600  # the drive, and the break within it: no idle wait
+    assert route.duration_s == 300 + 600 + 60 + 300
+    # a short drive and a long stop: it arrives before the window opens and takes the break there
+    (route,) = lns.improve(
+        _far_stop(lunch, km=0.5, service_s=600), NOTHING, time_limit_s=5, iterations=50
+    ).routes
+    assert route.breaks == (("lunch", 100),)
+    assert route.visits[0].arrival_s == 100 + 600  # arrived at 50, waited for 100, then the break
 
 
 def test_on_a_town_with_lunch_breaks_solve_large_keeps_them_and_beats_or_tools_alone() -> None:
