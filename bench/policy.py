@@ -51,7 +51,9 @@ from api.planning import (
     PlaceSpec,
     VehicleSpec,
     _route_group,
+    day_off,
     forecast_all,
+    holidays_around,
     next_workday,
     plan_day,
 )
@@ -154,10 +156,11 @@ class Tally:
 
 
 def live(policy: str, bins: list[Bin], *, weeks: int, trucks: int, time_limit_s: float, seed: int,
-         tuning: dict[str, Any], every_other_day: bool = False,
+         tuning: dict[str, Any], every_other_day: bool = False, start: datetime = START,
          advance: Callable[[], None] = lambda: None) -> Tally:  # fmt: skip
-    """One policy's weeks, hour by hour; `advance` hears each hour lived."""
-    sim = Fleet(bins, seed=seed, start=START - WARM_UP, fault_share=0.05)
+    """One policy's weeks from `start`, hour by hour; `advance` hears each hour lived. Trucks run on
+    the fleet's working days: weekdays less Swedish public holidays and the eves taken off."""
+    sim = Fleet(bins, seed=seed, start=start - WARM_UP, fault_share=0.05)
     fleet = fleet_spec(trucks, **tuning)
     schedule = fixed_schedule(bins)
     half = sectors(bins, 2)
@@ -166,7 +169,7 @@ def live(policy: str, bins: list[Bin], *, weeks: int, trucks: int, time_limit_s:
     emptied: dict[str, datetime] = {}
     pending: list[tuple[datetime, str]] = []  # planned collections of the day, by arrival time
     tally = Tally()
-    clock = START - WARM_UP
+    clock = start - WARM_UP
     for _ in range(hours_of(weeks)):
         to = clock + timedelta(hours=1)
         local = to.astimezone(STOCKHOLM)
@@ -174,7 +177,7 @@ def live(policy: str, bins: list[Bin], *, weeks: int, trucks: int, time_limit_s:
             level = sim.bins[bin_id].level
             sim.collect(bin_id, at)
             emptied[bin_id] = at
-            if at >= START:
+            if at >= start:
                 tally.emptyings += 1
                 tally.fills.append(min(1.0, level))
         pending = [p for p in pending if p[0] > to]
@@ -182,19 +185,20 @@ def live(policy: str, bins: list[Bin], *, weeks: int, trucks: int, time_limit_s:
             if reading is not None:
                 b = by_id[bin_id]
                 history[bin_id].append((to, b.filling_level(float(reading["distance_mm"]))))  # type: ignore[arg-type]
-        if to >= START:
+        if to >= start:
             for bin_id, state in sim.bins.items():
                 if state.level >= 1.0:
                     tally.overflow_hours += 1
                     tally.overflow_by_kind[kind_of(by_id[bin_id]).value] += 1
-        if local.hour == 6 and local.weekday() in fleet.workdays and to >= START:
+        if local.hour == 6 and day_off(fleet, local.date()) is None and to >= start:
             day = local.date()
             for bin_id in history:  # two weeks is all the forecast reads
                 history[bin_id] = [p for p in history[bin_id] if p[0] > to - timedelta(days=14)]
             if policy == "fixed":
                 routes = _fixed_day(bins, sim, schedule, fleet, day, time_limit_s)
             else:
-                predicted = forecast_all(bins, history, emptied, to, STOCKHOLM)
+                predicted = forecast_all(bins, history, emptied, to, STOCKHOLM,
+                                         holidays=holidays_around(fleet.holidays, day))  # fmt: skip
                 chosen, calendar = bins, fleet
                 if every_other_day:  # this half's turn; the next working day is the other half's
                     turn = len(tally.daily_km) % 2
@@ -309,6 +313,8 @@ def main() -> None:
     parser.add_argument(
         "--due-at-rate", choices=("forecast", "fastest"), default=None, help="the planner's due_at_rate"
     )
+    parser.add_argument("--start", type=date.fromisoformat, default=START.date(),
+                        help=f"the first day lived (default {START.date()}, a Monday)")  # fmt: skip
     parser.add_argument(
         "--street-share",
         type=float,
@@ -336,8 +342,9 @@ def main() -> None:
     )
     tuning: dict[str, Any] = {k: v for k, v in asked if v is not None}
     started = time.perf_counter()
+    start = datetime.combine(args.start, datetime.min.time(), tzinfo=STOCKHOLM)
     options = {"weeks": weeks, "trucks": trucks, "time_limit_s": limit, "seed": 11, "tuning": tuning,
-               "every_other_day": args.every_other_day}  # fmt: skip
+               "every_other_day": args.every_other_day, "start": start}  # fmt: skip
     results = live_both(bins, options, apart=args.workers > 1)
     for policy, tally in results.items():
         console.print(f"{policy}: {tally.summary()}; overflow by kind {dict(tally.overflow_by_kind)}; "
@@ -362,6 +369,7 @@ def main() -> None:
         ),
         "every_other_day": args.every_other_day,
         "street_share": args.street_share,
+        "start": args.start.isoformat(),
         "seconds": round(time.perf_counter() - started),
         "quick": args.quick,
     }
