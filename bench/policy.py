@@ -10,10 +10,11 @@ lived twice, hour by hour:
     stuck and silent sensors included) and the day's collections, then the planner's selection
     (api/planning.py: mandatory before it would cross its threshold, optional from 85 %), routed.
 Both route each day with the same solver, trucks and time budget; bins are emptied at their
-planned arrival times. Trucks run Monday to Friday.
+planned arrival times. Trucks run Monday to Friday, except on Swedish public holidays and the eves
+taken off.
 
     python -m bench.policy [--quick] [--weeks N] [--bins N] [--time-limit-s S] [--plot policy.png]
-                           [--every-other-day] [--street-share F]
+                           [--every-other-day] [--street-share F] [--start YYYY-MM-DD]
 
 `--every-other-day` asks what skipping days could give (the km target is not met, see the README):
 the city's two halves by bearing from the depot take turns, each planned every other working day
