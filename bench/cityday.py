@@ -22,12 +22,21 @@ import time
 from rich.console import Console
 
 from bench.policy import DEPOT, MOSKOGEN, city
+from core.models import Bin
 from routing.decompose import solve_large
 from routing.matrix import straight_line
 from routing.problem import Depot, Facility, Problem, Stop, Vehicle
 from routing.solver import solve
 
 console = Console(stderr=True)
+
+
+def due_stops(bins: list[Bin]) -> tuple[Stop, ...]:
+    """The bins as stops to empty, each 70 % full."""
+    return tuple(
+        Stop(id=b.id, location=b.location, demand=round(b.capacity_l * 0.7), service_time_s=b.service_time_s)
+        for b in bins
+    )
 
 
 def main() -> None:
@@ -50,15 +59,7 @@ def main() -> None:
         vehicles=tuple(
             Vehicle(id=f"truck-{k}", capacity=40_000, depot="depot", shift_s=10 * 3600) for k in range(1, 11)
         ),
-        stops=tuple(
-            Stop(
-                id=b.id,
-                location=b.location,
-                demand=round(b.capacity_l * 0.7),
-                service_time_s=b.service_time_s,
-            )
-            for b in bins
-        ),
+        stops=due_stops(bins),
         distance_m=straight_line(located),
     )
     built = time.perf_counter() - started

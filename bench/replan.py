@@ -18,10 +18,11 @@ import time
 
 from rich.console import Console
 
+from bench.cityday import due_stops
 from bench.policy import DEPOT, MOSKOGEN, city
 from routing.decompose import objective, solve_large
 from routing.matrix import straight_line
-from routing.problem import Depot, Facility, Problem, Stop, Vehicle
+from routing.problem import Depot, Facility, Problem, Vehicle
 from routing.solver import solve
 
 console = Console(stderr=True)
@@ -50,15 +51,7 @@ def replan(size: int, trucks: int) -> Problem:
             )
             for k in range(1, trucks + 1)
         ),
-        stops=tuple(
-            Stop(
-                id=b.id,
-                location=b.location,
-                demand=round(b.capacity_l * 0.7),
-                service_time_s=b.service_time_s,
-            )
-            for b in left
-        ),
+        stops=due_stops(left),
         distance_m=straight_line([DEPOT, *(d.location for d in now), MOSKOGEN, *(b.location for b in left)]),
     )
 
