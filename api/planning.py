@@ -16,10 +16,9 @@ from functools import cache
 from typing import Literal, NamedTuple
 from zoneinfo import ZoneInfo
 
-import holidays
 from pydantic import ConfigDict, Field, field_validator, model_validator
 
-from core.daysoff import holidays_in, public_holidays
+from core.daysoff import holidays_in, known_country, public_holidays
 from core.errors import Conflict
 from core.fillmodel import BinKind, kind_of
 from core.forecast import Forecast, Reliability, estimate, fraction_rates, learn_rhythm
@@ -200,7 +199,7 @@ class FleetSpec(Frozen):
     @field_validator("holidays")
     @classmethod
     def _known_country(cls, country: str | None) -> str | None:
-        if country is not None and country.upper() not in holidays.list_supported_countries():
+        if country is not None and not known_country(country):
             raise ValueError(f"no holiday calendar for {country!r}: an ISO 3166-1 alpha-2 code such as 'SE'")
         return country.upper() if country else None
 

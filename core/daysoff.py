@@ -19,6 +19,11 @@ def public_holidays(country: str, language: str = "en_US") -> holidays.HolidayBa
     return holidays.country_holidays(country, categories=chosen, language=spoken)
 
 
+def known_country(country: str) -> bool:
+    """Whether there is a holiday calendar for `country` (ISO 3166-1 alpha-2)."""
+    return country.upper() in holidays.list_supported_countries()
+
+
 @cache
 def holidays_in(country: str, year: int) -> frozenset[date]:
     """The country's holidays of one year, as plain dates (quick to look a day up in)."""
