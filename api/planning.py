@@ -454,7 +454,7 @@ def without_reported(
     for route in plan.routes:
         kept = tuple(v for v in route.visits if v.kind != "bin" or v.id not in gone)
         vehicle = vehicles.get(route.vehicle)
-        if vehicle is None or (len(kept) == len(route.visits) and route.vehicle not in moved):
+        if vehicle is None or not kept or (len(kept) == len(route.visits) and route.vehicle not in moved):
             routes.append(route.model_copy(update={"visits": kept}))
             continue
         shift_start = datetime.combine(plan.day, vehicle.shift_start, tzinfo=route.visits[0].arrival.tzinfo)

@@ -295,3 +295,28 @@ def test_the_forecast_knows_the_tenants_holidays_for_the_years_around() -> None:
     assert max(around).year == 2027
     assert holidays_around(None, date(2026, 12, 20)) == ()
     assert date(2026, 11, 26) in holidays_around("US", date(2026, 11, 1))  # Thanksgiving
+
+
+def test_a_replan_route_with_nothing_left_to_visit_goes_out_as_it_is() -> None:
+    """A truck sent home empty by the re-plan (no visits) whose driver reported since: nothing to time."""
+    from api.planning import without_reported
+    from core.models import Outcome, OutcomeStatus, Plan, PlannedRoute, PlannedVisit, PlanStatus
+
+    fleet = FleetSpec.model_validate(FLEET)
+    made = DAY.replace(hour=9)
+    b = a_bin(id="b1", location={"lat": 56.67, "lon": 16.35})
+    visit = PlannedVisit(
+        seq=0, kind="bin", id="b1", location=b.location, arrival=DAY.replace(hour=8), load_l=300
+    )
+    driven = PlannedRoute(
+        index=0, vehicle="truck-1", driver="anna", distance_m=1.0, duration_s=1.0, co2_kg=0.0, visits=(visit,)
+    )
+    old = Plan(id=1, tenant="kalmar", day=DAY.date(), status=PlanStatus.DISPATCHED, created_at=DAY,
+               created_by="k", routes=(driven,))  # fmt: skip
+    home = driven.model_copy(update={"visits": (), "distance_m": 2.0})
+    update = {"id": 2, "status": PlanStatus.APPROVED, "created_at": made, "routes": (home,), "replaces": 1}
+    new = old.model_copy(update=update)
+    report = Outcome(tenant="kalmar", plan_id=1, bin_id="b1", status=OutcomeStatus.COLLECTED,
+                     at=made.replace(hour=10), by="anna", client_id="late-report-1")  # fmt: skip
+    routes, gone = without_reported(new, old, [report], fleet, {"b1": b})
+    assert (routes, gone) == ((home,), ())
