@@ -7,8 +7,8 @@ const panel = document.getElementById("panel");
 const bar = document.getElementById("bar");
 const state = {
   token: sessionStorage.getItem("tomning.console.token"),
-  tenant: null, bins: [], etag: null, alerts: [], kpis: null, plan: null, day: null, dayOff: null, qr: null,
-  message: null,
+  tenant: null, bins: [], etag: null, alerts: [], kpis: null, plan: null, day: null, dayOff: null,
+  dayOffFor: null, qr: null, message: null,
 };
 let map = null;
 let binLayer = null;
@@ -56,7 +56,11 @@ async function dayOff(day) {
 async function load() {
   if (!state.tenant) state.tenant = (await api("/v1/tenant")).data;
   state.day = state.day || await nextWorkingDay();
-  state.dayOff = await dayOff(state.day);
+  const asked = `${state.day}/${language()}`; // the calendar changes with the day asked for, not every 15 s
+  if (state.dayOffFor !== asked) {
+    state.dayOff = await dayOff(state.day);
+    state.dayOffFor = asked;
+  }
   const answer = await api("/v1/state", { headers: state.etag ? { "If-None-Match": state.etag } : {} });
   if (answer.status !== 304) {
     state.bins = answer.data;
