@@ -441,6 +441,71 @@ def plan_command(
     console.print(f"draft plan {plan.id}: approve and dispatch it in the console or through the API")
 
 
+@app.command("figures")
+def figures_command(
+    tenant: Annotated[str, typer.Option(help="Tenant id (a municipality).")],
+    since: Annotated[
+        str | None, typer.Option("--from", help="First day, YYYY-MM-DD (default: the week up to --to).")
+    ] = None,
+    until: Annotated[
+        str | None, typer.Option("--to", help="Last day, YYYY-MM-DD (default: today, local).")
+    ] = None,
+    write: Annotated[
+        bool, typer.Option(help="Write them to the `collection` measurement the Collection dashboard reads.")
+    ] = True,
+) -> None:
+    """Each day's collection figures (routes, km, hours, emptyings, overflow bin-hours), as a table, and
+    written for the Collection dashboard: to fill in days before the scheduler ran, or after a fix."""
+    from datetime import UTC, date, datetime, timedelta
+    from zoneinfo import ZoneInfo
+
+    from rich.console import Console
+    from rich.table import Table
+
+    from api.figures import days_figures, record_days
+    from core.errors import TomningError
+    from core.settings import get_settings
+    from core.timeseries import open_store
+    from tomning.runtime import open_registry
+
+    settings = get_settings()
+    console = Console()
+    now = datetime.now(UTC)
+    with open_registry(settings) as registry:
+        try:
+            zone = ZoneInfo(registry.tenant(tenant).timezone)
+            last = date.fromisoformat(until) if until else now.astimezone(zone).date()
+            first = date.fromisoformat(since) if since else last - timedelta(days=6)
+        except (TomningError, ValueError) as exc:
+            raise typer.BadParameter(str(exc)) from exc
+        if first > last:
+            raise typer.BadParameter(f"--from {first} is after --to {last}")
+        if (last - first).days > 366:
+            raise typer.BadParameter("at most a year at a time: split the range")
+        days = [first + timedelta(days=n) for n in range((last - first).days + 1)]
+        store = open_store(settings.store)
+        try:
+            rows = (record_days if write else days_figures)(registry, store, tenant, days, now)
+        except TomningError as exc:
+            console.print(f"[red]{exc}[/]")
+            raise typer.Exit(2) from exc
+        finally:
+            store.close()
+    table = Table(title=f"Collection figures for {tenant} / Insamlingssiffror")
+    columns = ("day", "routes", "km", "hours", "collected", "skipped", "sensor emptyings",
+               "fill at emptying", "overflows", "overflow bin-hours", "silent devices")  # fmt: skip
+    for column in columns:
+        table.add_column(column, justify="left" if column == "day" else "right")
+    for f in rows:
+        fill = f"{f.mean_fill_at_emptying:.0%}" if f.mean_fill_at_emptying is not None else "-"
+        table.add_row(f.day.isoformat(), str(f.routes), f"{f.km:.1f}", f"{f.duration_h:.1f}",
+                      str(f.emptyings), str(f.skipped), str(f.sensor_emptyings), fill, str(f.overflows),
+                      f"{f.overflow_bin_hours:.1f}", str(f.devices_silent))  # fmt: skip
+    console.print(table)
+    if write:
+        console.print(f"{len(rows)} days written to the collection measurement")
+
+
 @app.command("scheduler")
 def scheduler_command(verbose: Verbose = False) -> None:
     """Plan each tenant's next day at its local time (TOMNING_PLANNING__AT, default 14:00) when its trucks

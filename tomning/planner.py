@@ -11,6 +11,7 @@ from rich.console import Console
 from rich.progress import BarColumn, Progress, TextColumn, TimeElapsedColumn
 from rich.table import Table
 
+from api.figures import record_after
 from api.planning import day_off, fleet_of, make_plan, next_workday, saved_fleet
 from core.errors import Conflict
 from core.models import AlertStatus, EventKind, Plan, PlanStatus
@@ -123,6 +124,7 @@ def replan_urgent(
             log.warning("%s: fire risk at %s, and no re-plan: %s", tenant.id, ", ".join(burning), exc)
             continue
         stored = registry.add_plan(new.model_copy(update={"status": PlanStatus.DISPATCHED}))
+        record_after(registry, store, tenant.id, [today], now)
         log.warning("%s: fire risk at %s: plan %d re-planned as %d and dispatched", tenant.id,
                     ", ".join(burning), plan.id, stored.id)  # fmt: skip
         made.append(stored)
@@ -133,7 +135,8 @@ def run_scheduler(settings: Settings, registry: Registry, store: TimeSeriesStore
                   console: Console) -> None:  # fmt: skip
     """At each tenant's configured local time, plan tomorrow if its trucks run then (not before a weekend
     day, a holiday or a closed day: the evening before the next working day plans that), until `stop`;
-    meanwhile, re-plan today on a fire risk where the fleet asks for it (`auto_replan`)."""
+    meanwhile, re-plan today on a fire risk where the fleet asks for it (`auto_replan`). At that time too,
+    yesterday's collection figures (final) and today's so far go to the `collection` measurement."""
     planned: set[tuple[str, date]] = set()
     seen: set[int] = set()  # fire-risk alerts already acted on
     while not stop.is_set():
@@ -151,6 +154,8 @@ def run_scheduler(settings: Settings, registry: Registry, store: TimeSeriesStore
         for due, tenant_id, zone in sorted(upcoming):
             day = (due.astimezone(zone) + timedelta(days=1)).date()
             if due <= now and (tenant_id, day) not in planned:
+                today = due.astimezone(zone).date()
+                record_after(registry, store, tenant_id, [today - timedelta(days=1), today], now)
                 fleet = saved_fleet(registry, tenant_id)
                 off = day_off(fleet, day) if fleet is not None else None
                 if off is not None:

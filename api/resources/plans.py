@@ -13,6 +13,7 @@ from pydantic import BaseModel, ConfigDict, Field, ValidationError
 from api import exports
 from api.auth import DISPATCH, HANDOVER, READ, REPORT, ROUTES, allow, tenant_of
 from api.context import Services, services
+from api.figures import record_after
 from api.planning import FleetSpec, day_off, fleet_of, make_plan, next_workday, saved_fleet, without_reported
 from api.problems import responses
 from api.resources.admin import issue
@@ -163,7 +164,9 @@ def dispatch(plan_id: Number, ctx: Ctx, who: Dispatcher) -> Plan:
         why = "reported on the plan this one replaces, after the re-plan"
         left_out = plan.left_out + tuple(LeftOut(bin_id=k, reason=why) for k in gone)
         plan = plan.model_copy(update={"routes": routes, "left_out": left_out})
-    return ctx.registry.dispatch_plan(plan)
+    sent = ctx.registry.dispatch_plan(plan)
+    record_after(ctx.registry, ctx.store, sent.tenant, [sent.day], ctx.clock())  # the day as planned
+    return sent
 
 
 @router.post(

@@ -1,8 +1,8 @@
 """Every panel's query, with Grafana's macros and variables filled in, run on a real InfluxDB.
 
 The InfluxDB is filled the way production fills it: simulated devices publish through Mosquitto,
-ingest stores what they send. What planning will write (`collection`, `forecasts`) is written
-with the kernel's own functions for it.
+ingest stores what they send. What planning writes (`collection`, `forecasts`) is written with the
+kernel's own functions for it (the planner's own writes are tested in tests/api and tests/integration).
 """
 
 from __future__ import annotations

@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+import os
+import subprocess
+import sys
 import threading
 from datetime import UTC, date, datetime, time, timedelta
 from pathlib import Path
@@ -110,7 +113,14 @@ def test_the_scheduler_plans_tomorrow_once_at_the_tenants_time(tmp_path: Path) -
     plans = _run_scheduler(tmp_path, env, every_day, wait_for_plan=True)
     assert len(plans) == 1
     assert plans[0].created_by == "scheduler"
-    assert plans[0].day == (datetime.now(UTC).astimezone(STOCKHOLM) + timedelta(days=1)).date()
+    today = datetime.now(UTC).astimezone(STOCKHOLM).date()
+    assert plans[0].day == today + timedelta(days=1)
+    # at the same time: yesterday's collection figures and today's so far, for the Collection dashboard
+    with SqliteStore(tmp_path / "readings.sqlite") as store:
+        written = store.measurements("collection")
+    midnights = [datetime.combine(d, time(0), tzinfo=STOCKHOLM) for d in (today - timedelta(days=1), today)]
+    assert [p.ts for p in written] == midnights
+    assert all(p.tags == {"tenant": "kalmar"} and p.fields["routes"] == 0 for p in written)
 
 
 def test_the_scheduler_plans_nothing_for_a_day_without_collection(
@@ -156,3 +166,27 @@ def test_a_fire_risk_off_the_route_replans_the_day_where_the_fleet_asks_for_it(t
         assert burning in {v.id for r in new.routes for v in r.visits}
         assert registry.plan("kalmar", plan.id).status is PlanStatus.SUPERSEDED
         assert replan_urgent(registry, store, now=now, time_limit_s=1, seen=seen) == []  # once per alert
+        (figures,) = store.measurements("collection")  # the day as re-planned, on the dashboard
+        assert figures.ts == datetime.combine(today, time(0), tzinfo=STOCKHOLM)
+        assert figures.fields["routes"] == len(new.routes)
+        assert figures.fields["km"] == round(sum(r.distance_m for r in new.routes) / 1000, 1)
+
+
+def test_tomning_figures_writes_each_days_figures_for_the_dashboard(tmp_path: Path) -> None:
+    env = _seeded(tmp_path)
+    today = datetime.now(UTC).astimezone(STOCKHOLM).date()
+    first = today - timedelta(days=2)
+    shown = tomning("figures", "--tenant", "kalmar", "--from", first.isoformat(), cwd=tmp_path,
+                    env=env | {"COLUMNS": "200"})  # fmt: skip
+    assert "3 days written to the collection measurement" in shown
+    for n in range(3):
+        assert (first + timedelta(days=n)).isoformat() in shown
+    with SqliteStore(tmp_path / "readings.sqlite") as store:
+        assert len(store.measurements("collection")) == 3
+    backwards = subprocess.run(
+        [sys.executable, "-m", "tomning", "figures", "--tenant", "kalmar", "--from", today.isoformat(),
+         "--to", first.isoformat()],
+        cwd=tmp_path, env=os.environ | env, capture_output=True, text=True, check=False,
+    )  # fmt: skip
+    assert backwards.returncode == 2
+    assert f"--from {today} is after --to {first}" in backwards.stderr

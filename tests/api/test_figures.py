@@ -1,0 +1,63 @@
+"""A day's collection figures: overflow bin-hours from the readings, and the `collection` measurement."""
+
+from __future__ import annotations
+
+from datetime import datetime, timedelta
+from zoneinfo import ZoneInfo
+
+from api.figures import HELD_AT_MOST, overflow_hours
+from core.models import Fraction, Reading
+from tests.api.conftest import NOW, World
+from tests.api.test_access import dispatched_plan
+
+KALMAR = ZoneInfo("Europe/Stockholm")
+MIDNIGHT = datetime(2026, 11, 23, 0, 0, tzinfo=KALMAR)
+H = timedelta(hours=1)
+
+
+def test_an_overflow_lasts_from_a_full_reading_until_the_next_and_no_longer_than_a_reading_holds() -> None:
+    end = MIDNIGHT + 24 * H
+    # full since before midnight, emptied at 02:00: two hours of the day
+    assert (
+        overflow_hours([(MIDNIGHT - H, 0.99), (MIDNIGHT + H, 1.0), (MIDNIGHT + 2 * H, 0.1)], MIDNIGHT, end)
+        == 2
+    )
+    # a full reading, then silence: it holds six hours, not the rest of the day
+    assert overflow_hours([(MIDNIGHT + 10 * H, 0.99)], MIDNIGHT, end) == HELD_AT_MOST / H
+    # full at 22:00 and still at 23:30: until midnight only
+    assert overflow_hours([(MIDNIGHT + 22 * H, 0.98), (MIDNIGHT + 23.5 * H, 1.0)], MIDNIGHT, end) == 2
+    # a full reading long before the day, or none full: nothing
+    assert overflow_hours([(MIDNIGHT - 7 * H, 1.0)], MIDNIGHT, end) == 0
+    assert overflow_hours([(MIDNIGHT + H, 0.97), (MIDNIGHT + 2 * H, 0.5)], MIDNIGHT, end) == 0
+
+
+def _reading(bin_id: str, ts: datetime, level: float) -> Reading:
+    return Reading(tenant="kalmar", device_id=f"d-{bin_id}", bin_id=bin_id, fraction=Fraction.PAPER, ts=ts,
+                   seq=int(ts.timestamp()), filling_level=level)  # fmt: skip
+
+
+def test_the_days_figures_count_overflow_hours_so_far_and_dispatch_writes_them_for_the_dashboard(
+    world: World,
+) -> None:
+    assert NOW.astimezone(KALMAR) == MIDNIGHT + 6 * H  # the world's clock: 06:00 in Kalmar
+    world.services.store.write_readings([
+        _reading("over-a", MIDNIGHT - H, 0.99), _reading("over-a", MIDNIGHT + H, 0.99),
+        _reading("over-a", MIDNIGHT + 2 * H, 0.3),  # 00:00 to 02:00
+        _reading("over-b", MIDNIGHT + 3 * H, 1.0),  # 03:00 until now, 06:00
+    ])  # fmt: skip
+    viewer = world.auth("kalmar", "viewer")
+    before = world.client.get("/v1/kpis/daily?day=2026-11-23", headers=viewer).json()
+    assert (before["overflows"], before["overflow_bin_hours"], before["routes"]) == (2, 5.0, 0)
+    assert world.services.store.measurements("collection") == []
+    plan = dispatched_plan(world)
+    (point,) = world.services.store.measurements("collection")
+    assert point.ts == MIDNIGHT
+    assert point.tags == {"tenant": "kalmar"}
+    hours = round(sum(r["duration_s"] for r in plan["routes"]) / 3600, 2)
+    km = round(sum(r["distance_m"] for r in plan["routes"]) / 1000, 1)
+    assert point.fields == {
+        "routes": len(plan["routes"]), "km": km, "duration_h": hours, "emptyings": 0,
+        "co2_kg": round(km * 1.3, 1), "overflow_bin_hours": 5.0,
+    }  # fmt: skip
+    after = world.client.get("/v1/kpis/daily?day=2026-11-23", headers=viewer).json()
+    assert (after["routes"], after["km"], after["duration_h"]) == (len(plan["routes"]), km, hours)
