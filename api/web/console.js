@@ -86,11 +86,20 @@ async function act(work) {
 function figures() {
   const over = state.bins.filter((b) => b.fillingLevel !== null && b.fillingLevel >= b.binFullnessThreshold);
   const box = (label, value, id) => h("div", { class: "figure", id }, h("b", {}, value), label);
-  return h("div", { class: "figures" },
-    box(t("bins"), state.bins.length, "fig-bins"),
-    box(t("overThreshold"), over.length, "fig-over"),
-    box(t("alerts"), state.alerts.length, "fig-alerts"),
-    box(t("silent"), state.kpis ? state.kpis.devices_silent : "–", "fig-silent"));
+  return h("div", {},
+    h("div", { class: "figures" },
+      box(t("bins"), state.bins.length, "fig-bins"),
+      box(t("overThreshold"), over.length, "fig-over"),
+      box(t("alerts"), state.alerts.length, "fig-alerts"),
+      box(t("silent"), kpi("devices_silent"), "fig-silent")),
+    h("div", { class: "figures today" },
+      box(t("collectedToday"), kpi("emptyings"), "fig-collected"),
+      box(t("kmToday"), kpi("km"), "fig-km"),
+      box(t("overflowHours"), kpi("overflow_bin_hours"), "fig-overflow")));
+}
+
+function kpi(name) { // today's figures (GET /v1/kpis/daily), as the Collection dashboard draws them
+  return state.kpis ? state.kpis[name].toLocaleString(language() === "sv" ? "sv-SE" : "en-GB") : "–";
 }
 
 function alertList() {

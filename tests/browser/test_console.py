@@ -44,6 +44,11 @@ def test_a_dispatcher_plans_approves_and_dispatches_from_the_console(
     expect(page.locator("#plan-status")).to_contain_text("godkänd")
     page.locator("#dispatch").click()
     expect(page.locator("#plan-status")).to_contain_text("utskickad")
+    # today's figures: the dispatched plan's km, as /v1/kpis/daily gives them (decimal comma in Swedish)
+    today = world.client.get("/v1/kpis/daily", headers=world.auth("kalmar", "viewer")).json()
+    assert today["km"] > 0
+    expect(page.locator("#fig-km b")).to_have_text(f"{today['km']}".replace(".", ","))
+    expect(page.locator("#fig-collected b")).to_have_text("0")
     plans = world.client.get("/v1/plans?day=2026-11-23", headers=world.auth("kalmar", "viewer")).json()[
         "items"
     ]
