@@ -10,6 +10,7 @@ its depots.
 
 from __future__ import annotations
 
+from collections import defaultdict
 from collections.abc import Iterable, Mapping, Sequence
 from datetime import date, datetime, time, timedelta
 from functools import cache
@@ -342,11 +343,14 @@ def make_plan(
     predicted = forecasts(registry, store, tenant, now, bins)
     store.write_measurements(forecast_band(tenant, predicted.values(), now))
     fires, _ = registry.alerts(tenant, status=AlertStatus.OPEN, kind=EventKind.FIRE_RISK.value, limit=1000)
+    taken: dict[str, dict[str, datetime]] = defaultdict(dict)
+    for b in registry.breaks_taken(tenant, day=day):
+        taken[b.vehicle].setdefault(b.break_id, b.start)  # the first report of it
     routes, left_out = plan_day(
         bins, predicted, day=day, zone=zone, fleet=fleet, time_limit_s=time_limit_s,
         previous=replaced.routes if replaced else (), now=now,
         underway=underway(replaced, reports) if replaced else None,
-        urgent={a.event.bin_id for a in fires if a.event.bin_id},
+        urgent={a.event.bin_id for a in fires if a.event.bin_id}, breaks_taken=taken,
     )  # fmt: skip
     return Plan(
         id=0, tenant=tenant, day=day, status=PlanStatus.DRAFT, created_at=now, created_by=created_by,
@@ -573,12 +577,15 @@ def plan_day(
     bins: Sequence[Bin], predicted: Mapping[str, Forecast], *, day: date, zone: ZoneInfo, fleet: FleetSpec,
     time_limit_s: float, previous: Sequence[PlannedRoute] = (), now: datetime | None = None,
     underway: Mapping[str, Underway] | None = None, urgent: Iterable[str] = (),
+    breaks_taken: Mapping[str, Mapping[str, datetime]] | None = None,
 ) -> tuple[list[PlannedRoute], list[LeftOut]]:  # fmt: skip
     """Select a day's bins from their forecasts and route them, truck group by truck group.
 
     Planned during the day (`now` after the shifts start), trucks set off from where they are
     (`underway`: at their last reported bin, with what they carry), else from their depot, now.
-    `urgent` bins (an open fire risk) are due whatever their fill."""
+    `urgent` bins (an open fire risk) are due whatever their fill. `breaks_taken` (per truck, each
+    break its driver reported begun, and when) are not planned again; a truck sets off after one
+    still on."""
     start = min(datetime.combine(day, v.shift_start, tzinfo=zone) for v in fleet.vehicles)
     later = next_workday(day, fleet)
     next_start = min(datetime.combine(later, v.shift_start, tzinfo=zone) for v in fleet.vehicles)
@@ -605,6 +612,7 @@ def plan_day(
         routes += _route_group(
             fleet, vehicles, chosen, start=start, time_limit_s=time_limit_s, first_index=len(routes),
             left_out=left_out, previous=previous, now=now, underway=underway or {}, urgent=set(urgent),
+            breaks_taken=breaks_taken or {},
         )  # fmt: skip
     for k, (b, _, _) in stops.items():
         if k not in taken:
@@ -655,12 +663,18 @@ def _route_group(
     now: datetime | None = None,
     underway: Mapping[str, Underway] | None = None,
     urgent: set[str] | None = None,
+    breaks_taken: Mapping[str, Mapping[str, datetime]] | None = None,
 ) -> list[PlannedRoute]:
-    underway = underway or {}
+    underway, breaks_taken = underway or {}, breaks_taken or {}
     shift_of = {v.id: datetime.combine(start.date(), v.shift_start, tzinfo=start.tzinfo) for v in vehicles}
     ready = {
         v.id: max(now or start, underway[v.id].since) if v.id in underway else now or start for v in vehicles
     }
+    ahead = {v.id: [p for p in v.break_windows() if p.id not in breaks_taken.get(v.id, {})] for v in vehicles}
+    for v in vehicles:  # a driver on a break sets off when it ends
+        for pause in v.break_windows():
+            if (began := breaks_taken.get(v.id, {}).get(pause.id)) is not None:
+                ready[v.id] = max(ready[v.id], began + timedelta(seconds=pause.duration_s))
     setting_off = {  # seconds into each truck's shift when it sets off: later when planned during the day
         v.id: max(0, round((ready[v.id] - shift_of[v.id]).total_seconds())) for v in vehicles
     }
@@ -680,7 +694,7 @@ def _route_group(
     trucks = tuple(
         Vehicle(
             id=v.id, capacity=v.capacity_l, depot=v.depot, shift_s=v.shift_s, fixed_cost_m=v.fixed_cost_m,
-            breaks=v.break_windows(),
+            breaks=tuple(ahead[v.id]),
             start_at=f"{v.id}@now" if v.id in underway else None, start_s=setting_off[v.id],
             start_load=min(v.capacity_l, underway[v.id].load_l) if v.id in underway else 0,
         )

@@ -340,6 +340,20 @@ class Plan(Frozen):
     replaces: int | None = None
 
 
+class BreakTaken(Frozen):
+    """A driver's report that a break of their route began (it lasts as long as their fleet's break says):
+    a re-plan does not plan it again; `client_id` makes a resent report count once."""
+
+    tenant: Id
+    plan_id: int
+    route: int = Field(ge=0, description="the route's index in its plan")
+    vehicle: str
+    break_id: str = Field(min_length=1, max_length=63)
+    start: AwareDatetime
+    by: str
+    client_id: str = Field(min_length=8, max_length=64, pattern=r"^[A-Za-z0-9_\-]+$")
+
+
 class SkipReason(StrEnum):
     NOT_OUT = "not_out"
     NO_ACCESS = "no_access"

@@ -21,6 +21,7 @@ from api.resources.common import Number, Page, PagingQuery, page
 from core.errors import Conflict, InvalidInput, NotFound
 from core.models import (
     AwareDatetime,
+    BreakTaken,
     Id,
     LeftOut,
     Outcome,
@@ -212,12 +213,18 @@ class RouteView(BaseModel):
     plan_status: PlanStatus
     route: PlannedRoute
     outcomes: list[Outcome]
+    breaks_taken: list[BreakTaken] = Field(
+        default_factory=list,
+        description="breaks its truck's driver reported begun that day, on any of its plans",
+    )
 
 
 def _view(ctx: Services, plan: Plan, route: PlannedRoute) -> RouteView:
     on_route = {v.id for v in route.visits if v.kind == "bin"}
     reported = [o for o in ctx.registry.outcomes(plan.tenant, plan_id=plan.id) if o.bin_id in on_route]
-    return RouteView(plan_id=plan.id, day=plan.day, plan_status=plan.status, route=route, outcomes=reported)
+    taken = [b for b in ctx.registry.breaks_taken(plan.tenant, day=plan.day) if b.vehicle == route.vehicle]
+    return RouteView(plan_id=plan.id, day=plan.day, plan_status=plan.status, route=route, outcomes=reported,
+                     breaks_taken=taken)  # fmt: skip
 
 
 @router.get("/plans/{plan_id}/routes/{index}", tags=["routes"], responses=responses(404))
@@ -353,3 +360,41 @@ def list_outcomes(plan_id: Number, ctx: Ctx, who: RouteReader) -> list[Outcome]:
         mine = {v.id for r in plan.routes if _drives(who, plan, r) for v in r.visits}
         found = [o for o in found if o.bin_id in mine]
     return found
+
+
+class BreakRequest(BaseModel):
+    model_config = ConfigDict(json_schema_extra={"examples": [
+        {"break_id": "lunch", "start": "2026-11-24T10:41:00+01:00", "client_id": "7f3a9c1e-0003"},
+    ]})  # fmt: skip
+
+    break_id: str = Field(min_length=1, max_length=63, description="one of the truck's breaks in the fleet")
+    start: AwareDatetime = Field(description="when it began, by the phone's clock")
+    client_id: str = Field(
+        min_length=8, max_length=64, pattern=r"^[A-Za-z0-9_\-]+$",
+        description="chosen by the phone per report: a report sent again is counted once",
+    )  # fmt: skip
+
+
+@router.post(
+    "/plans/{plan_id}/routes/{index}/breaks", tags=["routes"], status_code=201,
+    responses=responses(404, 409, 422),
+    summary="a driver reports a break begun (201; 200 for a report already received): a re-plan then "
+    "leaves it out, and sets the truck off after it when it is still on",
+)  # fmt: skip
+def report_break(plan_id: Number, index: Number, body: BreakRequest, ctx: Ctx, who: Reporter) -> Response:
+    tenant = tenant_of(who)
+    plan = ctx.registry.plan(tenant, plan_id)
+    route = next((r for r in plan.routes if r.index == index), None)
+    if route is None or (who.role is Role.DRIVER and not _drives(who, plan, route, reporting=True)):
+        raise NotFound(f"route {index} of plan {plan_id} not found")
+    if plan.status not in (PlanStatus.DISPATCHED, PlanStatus.SUPERSEDED):
+        raise Conflict(f"plan {plan_id} is {plan.status.value}: breaks are reported on dispatched plans")
+    vehicle = next((v for v in fleet_of(ctx.registry, tenant).vehicles if v.id == route.vehicle), None)
+    known = sorted({b.id for b in vehicle.breaks} if vehicle else set())
+    if body.break_id not in known:
+        have = f"its breaks are {', '.join(known)}" if known else "it has none in the fleet"
+        raise InvalidInput(f"truck {route.vehicle!r} has no break {body.break_id!r}: {have}")
+    taken = BreakTaken(tenant=tenant, plan_id=plan_id, route=index, vehicle=route.vehicle,
+                       by=who.subject or who.key_id, **body.model_dump())  # fmt: skip
+    stored, new = ctx.registry.add_break(taken)
+    return Response(stored.model_dump_json(), status_code=201 if new else 200, media_type="application/json")

@@ -3,9 +3,9 @@
 from __future__ import annotations
 
 import json
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
 from datetime import date, datetime
-from typing import Any
+from typing import Any, TypeVar
 
 from sqlalchemy import Connection, Engine, func, insert, select, update
 from sqlalchemy.exc import IntegrityError
@@ -16,6 +16,7 @@ from core.models import (
     Alert,
     AlertStatus,
     ApiKey,
+    BreakTaken,
     Event,
     Outcome,
     Plan,
@@ -25,6 +26,7 @@ from core.models import (
 from core.registry import schema as t
 
 _EVENT_FIELDS = tuple(Event.model_fields)
+Report = TypeVar("Report", Outcome, BreakTaken)  # a driver's report, counted once by its client_id
 
 
 def event_of(row: dict[str, Any]) -> Event:
@@ -242,22 +244,39 @@ class Desk:
 
     def add_outcome(self, outcome: Outcome) -> tuple[Outcome, bool]:
         """Record a driver's report; a report with a known `client_id` is the stored one, not a new one."""
-        row = outcome.model_dump()
+        return self._add_once(t.outcomes, outcome, _outcome)
+
+    def add_break(self, taken: BreakTaken) -> tuple[BreakTaken, bool]:
+        """Record that a driver's break began; a report with a known `client_id` is the stored one."""
+        return self._add_once(t.breaks_taken, taken, _break_taken)
+
+    def _add_once(
+        self, table: Any, report: Report, parse: Callable[[dict[str, Any]], Report]
+    ) -> tuple[Report, bool]:
         try:
             with self.engine.begin() as conn:
-                conn.execute(insert(t.outcomes), row)
+                conn.execute(insert(table), report.model_dump())
         except IntegrityError:
-            stored = self._outcome_by_client(outcome.tenant, outcome.client_id)
-            if stored is None:
+            c = table.c
+            query = select(table).where(c.tenant == report.tenant, c.client_id == report.client_id)
+            with self.engine.connect() as conn:
+                row = conn.execute(query).first()
+            if row is None:
                 raise
-            return stored, False
-        return outcome, True
+            return parse(row._asdict()), False
+        return report, True
 
-    def _outcome_by_client(self, tenant: str, client_id: str) -> Outcome | None:
-        c = t.outcomes.c
+    def breaks_taken(self, tenant: str, *, day: date) -> list[BreakTaken]:
+        """The breaks drivers reported begun on `day`'s plans, earliest first."""
+        c = t.breaks_taken.c
+        query = (
+            select(t.breaks_taken)
+            .join(t.plans, t.plans.c.id == c.plan_id)
+            .where(c.tenant == tenant, t.plans.c.day == day)
+            .order_by(c.start, c.id)
+        )
         with self.engine.connect() as conn:
-            row = conn.execute(select(t.outcomes).where(c.tenant == tenant, c.client_id == client_id)).first()
-        return None if row is None else _outcome(row._asdict())
+            return [_break_taken(r._asdict()) for r in conn.execute(query)]
 
     def outcomes(
         self,
@@ -296,6 +315,10 @@ def _plan(row: dict[str, Any]) -> Plan:
 
 def _outcome(row: dict[str, Any]) -> Outcome:
     return Outcome.model_validate({k: v for k, v in row.items() if k != "id"})
+
+
+def _break_taken(row: dict[str, Any]) -> BreakTaken:
+    return BreakTaken.model_validate({k: v for k, v in row.items() if k != "id"})
 
 
 def _doc(plan: Plan) -> str:

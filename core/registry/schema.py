@@ -218,6 +218,23 @@ outcomes = Table(
     Index("ix_outcomes_plan", "plan_id", "bin_id"),
 )
 
+breaks_taken = Table(
+    "breaks_taken",
+    metadata,
+    Column("id", Integer, primary_key=True, autoincrement=True),
+    Column("tenant", String(63), nullable=False),
+    Column("plan_id", Integer, nullable=False),
+    Column("route", Integer, nullable=False),
+    Column("vehicle", String(63), nullable=False),
+    Column("break_id", String(63), nullable=False),
+    Column("start", Stamp, nullable=False),
+    Column("by", String(200), nullable=False),
+    Column("client_id", String(64), nullable=False),
+    ForeignKeyConstraint(["plan_id"], ["plans.id"], ondelete="CASCADE"),
+    UniqueConstraint("tenant", "client_id", name="uq_breaks_taken_client"),
+    Index("ix_breaks_taken_plan", "plan_id"),
+)
+
 revisions = Table(
     "revisions",
     metadata,

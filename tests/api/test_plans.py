@@ -359,3 +359,54 @@ def test_a_handover_link_signs_the_driver_in_once(world: World) -> None:
     assert again.status_code == 401
     assert world.client.post("/v1/keys", json={"role": "viewer", "name": "handover"},
                              headers=world.auth("kalmar", "admin")).status_code == 422  # fmt: skip
+
+
+def test_a_break_the_driver_reported_begun_is_not_planned_again_and_the_truck_sets_off_after_it(
+    world: World,
+) -> None:
+    from datetime import datetime, timedelta
+
+    from tests.api.conftest import FLEET_WITH_LUNCH
+
+    dispatcher = world.auth("kalmar", "dispatcher")
+    assert world.client.put("/v1/fleet", json=FLEET_WITH_LUNCH, headers=dispatcher).status_code == 200
+    plan = dispatched_plan(world)
+    route = plan["routes"][0]
+    driver = world.auth("kalmar", route["driver"])
+    base = f"/v1/plans/{plan['id']}/routes/{route['index']}"
+    world.services.clock = lambda: NOW + timedelta(minutes=25)  # 06:25 in Kalmar; lunch 06:40 to 07:00
+
+    def replanned() -> dict[str, Any]:
+        new = world.client.post(
+            f"/v1/plans/{plan['id']}/replan", json={"time_limit_s": 1}, headers=dispatcher
+        )
+        assert new.status_code == 201, new.text
+        return dict(next(r for r in new.json()["routes"] if r["vehicle"] == route["vehicle"]))
+
+    assert [b["id"] for b in replanned()["breaks"]] == ["lunch"]  # nothing reported: lunch ahead
+    began = NOW + timedelta(minutes=20)  # the driver took it early, at 06:20, until 06:50
+    body = {"break_id": "lunch", "start": began.isoformat(), "client_id": "lunch-0001"}
+    first = world.client.post(f"{base}/breaks", json=body, headers=driver)
+    assert first.status_code == 201, first.text
+    again = world.client.post(f"{base}/breaks", json=body, headers=driver)
+    assert (again.status_code, again.json()) == (200, first.json())  # a resent report counts once
+    fika = world.client.post(f"{base}/breaks", json=body | {"break_id": "fika", "client_id": "fika-0001"},
+                             headers=driver)  # fmt: skip
+    assert (fika.status_code, fika.json()["detail"]) == (
+        422, f"truck {route['vehicle']!r} has no break 'fika': its breaks are lunch")  # fmt: skip
+    other = "bo" if route["driver"] == "anna" else "anna"
+    stranger = world.client.post(f"{base}/breaks", json=body | {"client_id": "lunch-0002"},
+                                 headers=world.auth("kalmar", other))  # fmt: skip
+    assert stranger.status_code == 404
+    viewer = world.auth("kalmar", "viewer")
+    assert world.client.post(f"{base}/breaks", json=body, headers=viewer).status_code == 403
+    (taken,) = world.client.get(base, headers=driver).json()["breaks_taken"]
+    assert (taken["break_id"], taken["vehicle"], taken["by"]) == ("lunch", route["vehicle"], route["driver"])
+
+    same = replanned()
+    assert same["breaks"] == []  # had it already, though its window is still open when the truck sets off
+    assert all(datetime.fromisoformat(v["arrival"]) > began + timedelta(minutes=30) for v in same["visits"])
+    draft = world.client.post(f"/v1/plans/{plan['id'] + 1}/routes/{same['index']}/breaks",
+                              json=body | {"client_id": "lunch-0003"}, headers=dispatcher)  # fmt: skip
+    assert (draft.status_code, draft.json()["detail"]) == (
+        409, f"plan {plan['id'] + 1} is draft: breaks are reported on dispatched plans")  # fmt: skip

@@ -2,12 +2,14 @@
 
 from __future__ import annotations
 
-from tests.api.conftest import NOW, World
+from tests.api.conftest import FLEET_WITH_LUNCH, NOW, World
 from tests.api.test_access import BIN, dispatched_plan
 
 
 def test_the_api_works_the_same_on_postgresql(pg_world: World) -> None:
     world = pg_world
+    h = world.auth("kalmar", "dispatcher")
+    assert world.client.put("/v1/fleet", json=FLEET_WITH_LUNCH, headers=h).status_code == 200
     plan = dispatched_plan(world)
     route = plan["routes"][0]
     some_bin = next(v["id"] for v in route["visits"] if v["kind"] == "bin")
@@ -16,7 +18,13 @@ def test_the_api_works_the_same_on_postgresql(pg_world: World) -> None:
     assert world.client.post(url, json=report, headers=driver).status_code == 201
     assert world.client.post(url, json=report, headers=driver).status_code == 200
     assert len(world.client.get(url, headers=driver).json()) == 1
-    h = world.auth("kalmar", "dispatcher")
+    lunch = {"break_id": "lunch", "start": NOW.isoformat(), "client_id": "pg-000002"}
+    base = f"/v1/plans/{plan['id']}/routes/{route['index']}"
+    assert world.client.post(f"{base}/breaks", json=lunch, headers=driver).status_code == 201
+    assert world.client.post(f"{base}/breaks", json=lunch, headers=driver).status_code == 200
+    assert [b["client_id"] for b in world.client.get(base, headers=driver).json()["breaks_taken"]] == [
+        "pg-000002"
+    ]
     alert = world.client.get("/v1/alerts", headers=h).json()["items"][0]["id"]
     assert world.client.post(f"/v1/alerts/{alert}/resolve", headers=h).json()["status"] == "resolved"
     assert len(world.client.get("/v1/state", headers=h).json()) == 24
