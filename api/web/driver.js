@@ -49,9 +49,32 @@ function signOut() {
 function reported(view) {
   const known = {};
   for (const outcome of view.outcomes) known[outcome.bin_id] = outcome;
-  for (const [bin, body] of Object.entries(state.sent)) if (body.plan_id === view.plan_id) known[bin] = body;
-  for (const item of state.queue) if (item.plan_id === view.plan_id) known[item.body.bin_id] = item.body;
+  for (const [bin, body] of Object.entries(state.sent)) if (body.plan_id === view.plan_id && body.bin_id) known[bin] = body;
+  for (const item of state.queue) if (item.plan_id === view.plan_id && !item.path) known[item.body.bin_id] = item.body;
   return known;
+}
+
+/** The breaks of this truck's day its driver has begun: the server's, then those sent or waiting here. */
+function breaksBegun(view) {
+  const begun = {};
+  for (const b of view.breaks_taken || []) begun[b.break_id] = b.start;
+  const prefix = breakKey(view, "");
+  const mine = [...Object.entries(state.sent), ...state.queue.map((item) => [item.key, item.body])];
+  for (const [key, body] of mine) if (key?.startsWith(prefix)) begun[body.break_id] ??= body.start;
+  return begun;
+}
+
+function breakKey(view, id) {
+  return `break:${view.day}:${view.route.vehicle}:${id}`;
+}
+
+function beginBreak(view, pause) {
+  const body = { break_id: pause.id, start: new Date().toISOString(), client_id: crypto.randomUUID() };
+  const path = `/v1/plans/${view.plan_id}/routes/${view.route.index}/breaks`;
+  state.queue.push({ plan_id: view.plan_id, path, key: breakKey(view, pause.id), body });
+  keep();
+  render();
+  sync();
 }
 
 function report(view, visit, status, reason = null) {
@@ -73,17 +96,19 @@ async function sync() {
       const item = state.queue[0];
       let taken = true;
       try {
-        await call(`/v1/plans/${item.plan_id}/outcomes`, { method: "POST", body: item.body, token: state.token });
+        // a stop's outcome, or a break begun (`path`); queues kept from before breaks are all outcomes
+        const path = item.path || `/v1/plans/${item.plan_id}/outcomes`;
+        await call(path, { method: "POST", body: item.body, token: state.token });
       } catch (error) {
         if (!(error instanceof ApiError)) break; // no network: the queue waits, in order
         if (error.status === 401) {
           state.message = error.message;
           break;
         }
-        state.message = `${item.body.bin_id}: ${error.message}`; // refused for good: say so, go on
+        state.message = `${item.body.bin_id || item.body.break_id}: ${error.message}`; // refused for good: say so, go on
         taken = false;
       }
-      if (taken) state.sent[item.body.bin_id] = { ...item.body, plan_id: item.plan_id };
+      if (taken) state.sent[item.key || item.body.bin_id] = { ...item.body, plan_id: item.plan_id };
       state.queue.shift();
       keep();
     }
@@ -159,22 +184,27 @@ function nextCard(view, known) {
     navigation(left));
 }
 
-function pauseItem(b) {
+function pauseItem(view, b, begun) {
   const name = b.id === "lunch" ? "" : ` (${b.id})`;
-  return h("li", { class: "pause" }, `☕ ${t("pause")}${name} · ${clock(b.start)}–${clock(b.end)}`);
+  const since = begun[b.id];
+  return h("li", { class: since ? "pause begun" : "pause", "data-break": b.id },
+    `☕ ${t("pause")}${name} · ${clock(b.start)}–${clock(b.end)} `,
+    since ? h("span", { class: "mark" }, `✓ ${t("breakBegun")} ${clock(since)}`)
+      : h("button", { class: "button small secondary", onclick: () => beginBreak(view, b) }, t("beginBreak")));
 }
 
 function stopList(view, known) {
-  // the driver's breaks among the stops, where the plan puts them
+  // the driver's breaks among the stops, where the plan puts them; one tap tells dispatch it began
   const breaks = [...(view.route.breaks || [])].sort((a, b) => a.start.localeCompare(b.start));
+  const begun = breaksBegun(view);
   const items = [];
   for (const v of view.route.visits) {
     while (breaks.length && Date.parse(breaks[0].start) < Date.parse(v.arrival)) {
-      items.push(pauseItem(breaks.shift()));
+      items.push(pauseItem(view, breaks.shift(), begun));
     }
     items.push(visitItem(v, known));
   }
-  return h("ol", { class: "stops" }, [...items, ...breaks.map(pauseItem)]);
+  return h("ol", { class: "stops" }, [...items, ...breaks.map((b) => pauseItem(view, b, begun))]);
 }
 
 function visitItem(v, known) {

@@ -139,11 +139,23 @@ def test_the_drivers_lunch_stands_among_the_stops_where_the_plan_puts_it(
     context = browser.new_context(**PHONE, locale="sv-SE")  # type: ignore[arg-type]
     page = context.new_page()
     page.goto(link)
-    expect(page.locator("li.pause")).to_have_text(f"☕ Rast · {taken['start'][11:16]}–{taken['end'][11:16]}")
+    pause = page.locator("li.pause")
+    expect(pause).to_have_text(f"☕ Rast · {taken['start'][11:16]}–{taken['end'][11:16]} Börja rasten")
     items = page.locator("ol.stops > li")
     expect(items.nth(before)).to_have_class("pause")  # after the stops before it, before the rest
     page.locator("#lang").click()
-    expect(page.locator("li.pause")).to_contain_text("☕ Break · ")
+    expect(pause).to_contain_text("☕ Break · ")
+    # one tap tells dispatch the break began: a re-plan will not plan it again
+    pause.get_by_role("button", name="Start break").click()
+    expect(pause).to_have_class("pause begun")
+    expect(pause).to_contain_text("✓ began ")
+    expect(page.locator("#sync")).to_have_attribute("data-pending", "0")
+    view = f"/v1/plans/{plan['id']}/routes/{route['index']}"
+    (begun,) = world.client.get(view, headers=world.auth("kalmar", "anna")).json()["breaks_taken"]
+    assert (begun["break_id"], begun["by"]) == ("lunch", "anna")
+    page.reload()  # the server's word now: still begun, no button
+    expect(pause).to_have_class("pause begun")
+    expect(pause.get_by_role("button")).to_have_count(0)
     context.close()
 
 
