@@ -13,8 +13,9 @@ from datetime import UTC, date, datetime, timedelta
 
 import pytest
 
+from api.figures import record_days
 from core import places
-from core.operations import collection_day, forecast_points
+from core.operations import forecast_points
 from core.registry import Registry
 from core.registry.migrate import upgrade
 from core.settings import MqttSettings, StoreSettings
@@ -89,18 +90,11 @@ def filled(
             eventually(lambda: store.count_readings(TENANT) >= simulator.tally.published, timeout_s=60)
             eventually(lambda: bool(registry.events(TENANT, kind="silent")), what="a silent event")
             eventually(lambda: bool(store.measurements("ingest")), what="ingest statistics")
-        for back in range(7):
-            day = date.today() - timedelta(days=back)
-            figures = {
-                "routes": 4,
-                "km": 180.5 - back,
-                "duration_h": 29.0,
-                "emptyings": 300,
-                "overflow_bin_hours": 2.5,
-            }
-            store.write_measurements(
-                [collection_day(tenant=TENANT, day=day, timezone="Europe/Stockholm", **figures)]
-            )
+        # the week's collection figures as the scheduler writes them: from these readings and events
+        week = [date.today() - timedelta(days=back) for back in range(6, -1, -1)]
+        figures = record_days(registry, store, TENANT, week, datetime.now(UTC))
+        assert [f.day for f in figures] == week
+        assert sum(f.sensor_emptyings for f in figures) > 0  # the simulated round emptied bins
         first_bin = places.bin_id(TENANT, places.stations()[0], places.STATION_FRACTIONS[0])
         busiest = Filled(store, registry).variables(boards()[0])["bin"]
         for bin_id in {first_bin, busiest}:
