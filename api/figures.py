@@ -15,9 +15,10 @@ from zoneinfo import ZoneInfo
 
 from pydantic import BaseModel, Field
 
+from api.planning import fleet_of, road_matrices, underway
 from core.errors import StoreUnavailable
-from core.models import EventKind, OutcomeStatus, PlanStatus
-from core.operations import collection_day
+from core.models import EventKind, Location, OutcomeStatus, Plan, PlanStatus
+from core.operations import CO2_KG_PER_KM, collection_day
 from core.registry import Registry
 from core.timeseries import TimeSeriesStore
 
@@ -29,7 +30,10 @@ HELD_AT_MOST = timedelta(hours=6)  # a reading stands for the bin until the next
 class DailyKpis(BaseModel):
     day: date
     routes: int = Field(description="routes of the day's dispatched plan")
-    km: float = Field(description="planned km of those routes")
+    km: float = Field(
+        description="planned km of those routes, and, on a day re-planned, what the trucks drove on the "
+        "plans it replaced up to their drivers' last reports there (where the re-plan set them off)"
+    )
     duration_h: float = Field(description="planned hours of those routes, from each shift's start")
     co2_kg: float
     emptyings: int = Field(description="bins the drivers reported collected")
@@ -60,6 +64,34 @@ def overflow_hours(levels: Sequence[tuple[datetime, float]], start: datetime, en
     return round(seconds / 3600, 2)
 
 
+def driven_before_replans(registry: Registry, tenant: str, plans: Sequence[Plan]) -> float:
+    """Metres the trucks drove on a day's plans replaced since (`plans`: all of the day's), up to each
+    driver's last report there: from the depot, or from where the plan it replaced set the truck off."""
+    by_id = {p.id: p for p in plans}
+    superseded = [p for p in plans if p.status is PlanStatus.SUPERSEDED]
+    if not superseded:
+        return 0.0
+    fleet = fleet_of(registry, tenant)
+    depots = {d.id: d.location for d in fleet.depots}
+    depot_of = {v.id: depots[v.depot] for v in fleet.vehicles if v.depot in depots}
+    metres = 0.0
+    for plan in superseded:
+        reported = {o.bin_id for o in registry.outcomes(tenant, plan_id=plan.id)}
+        before = by_id.get(plan.replaces) if plan.replaces is not None else None
+        set_off = underway(before, registry.outcomes(tenant, plan_id=before.id)) if before else {}
+        for route in plan.routes:
+            done = [v.seq for v in route.visits if v.kind == "bin" and v.id in reported]
+            origin = (
+                set_off[route.vehicle].location if route.vehicle in set_off else depot_of.get(route.vehicle)
+            )
+            if not done or origin is None:
+                continue
+            path: list[Location] = [origin, *(v.location for v in route.visits if v.seq <= max(done))]
+            legs, _ = road_matrices(fleet, path)
+            metres += sum(legs[n][n + 1] for n in range(len(path) - 1))
+    return metres
+
+
 def day_figures(
     registry: Registry, store: TimeSeriesStore, tenant: str, day: date, now: datetime
 ) -> DailyKpis:
@@ -67,7 +99,9 @@ def day_figures(
     zone = ZoneInfo(registry.tenant(tenant).timezone)
     start = datetime.combine(day, time(0), tzinfo=zone)
     end = datetime.combine(day + timedelta(days=1), time(0), tzinfo=zone)  # 23 or 25 hours at a change
-    routes = [r for p in registry.plans(tenant, day=day, status=PlanStatus.DISPATCHED) for r in p.routes]
+    plans = registry.plans(tenant, day=day, limit=1000)
+    routes = [r for p in plans if p.status is PlanStatus.DISPATCHED for r in p.routes]
+    metres = sum(r.distance_m for r in routes) + driven_before_replans(registry, tenant, plans)
     outcomes = registry.outcomes(tenant, day=day)
     emptied = registry.events(tenant, kind=EventKind.EMPTIED.value, since=start, until=end)
     fills = [e.value for e in emptied if e.value is not None]
@@ -82,9 +116,9 @@ def day_figures(
                           or (checked_at - last).total_seconds() > 3 * d.report_interval_s)
     )  # fmt: skip
     return DailyKpis(
-        day=day, routes=len(routes), km=round(sum(r.distance_m for r in routes) / 1000, 1),
+        day=day, routes=len(routes), km=round(metres / 1000, 1),
         duration_h=round(sum(r.duration_s for r in routes) / 3600, 2),
-        co2_kg=round(sum(r.co2_kg for r in routes), 1),
+        co2_kg=round(metres / 1000 * CO2_KG_PER_KM, 1),
         emptyings=sum(o.status is OutcomeStatus.COLLECTED for o in outcomes),
         skipped=sum(o.status is OutcomeStatus.SKIPPED for o in outcomes), sensor_emptyings=len(emptied),
         mean_fill_at_emptying=round(sum(fills) / len(fills), 3) if fills else None, overflows=len(over),

@@ -61,3 +61,38 @@ def test_the_days_figures_count_overflow_hours_so_far_and_dispatch_writes_them_f
     }  # fmt: skip
     after = world.client.get("/v1/kpis/daily?day=2026-11-23", headers=viewer).json()
     assert (after["routes"], after["km"], after["duration_h"]) == (len(plan["routes"]), km, hours)
+
+
+def test_a_replanned_days_km_count_what_the_trucks_drove_before_the_replan(world: World) -> None:
+    from core.models import Location
+    from routing.matrix import straight_line
+
+    plan = dispatched_plan(world)
+    route = max(plan["routes"], key=lambda r: len(r["visits"]))
+    driver = world.auth("kalmar", route["driver"])
+    done = [v for v in route["visits"] if v["kind"] == "bin"][:2]
+    for n, visit in enumerate(done):
+        body = {"bin_id": visit["id"], "status": "collected", "at": (NOW + (n + 1) * H).isoformat(),
+                "client_id": f"drove-{n:04d}"}  # fmt: skip
+        assert (
+            world.client.post(f"/v1/plans/{plan['id']}/outcomes", json=body, headers=driver).status_code
+            == 201
+        )
+    world.services.clock = lambda: NOW + 3 * H
+    h = world.auth("kalmar", "dispatcher")
+    new = world.client.post(f"/v1/plans/{plan['id']}/replan", json={"time_limit_s": 1}, headers=h).json()
+    for step in ("approve", "dispatch"):
+        assert world.client.post(f"/v1/plans/{new['id']}/{step}", headers=h).status_code == 200
+    sent = world.client.get(f"/v1/plans/{new['id']}", headers=h).json()
+    # from the depot through the route's visits up to its last bin reported, as the plan had them
+    depot = world.client.get("/v1/fleet", headers=h).json()["depots"][0]["location"]
+    upto = [v for v in route["visits"] if v["seq"] <= done[-1]["seq"]]
+    path = [Location(**depot), *(Location(**v["location"]) for v in upto)]
+    legs = straight_line(path)
+    drove = sum(legs[n][n + 1] for n in range(len(path) - 1))
+    assert drove > 0
+    expected = round((sum(r["distance_m"] for r in sent["routes"]) + drove) / 1000, 1)
+    figures = world.client.get("/v1/kpis/daily?day=2026-11-23", headers=world.auth("kalmar", "viewer")).json()
+    assert (figures["km"], figures["routes"], figures["emptyings"]) == (expected, len(sent["routes"]), 2)
+    (point,) = world.services.store.measurements("collection")  # the re-plan's dispatch wrote it again
+    assert point.fields["km"] == expected
