@@ -20,7 +20,7 @@ from zoneinfo import ZoneInfo
 from pydantic import ConfigDict, Field, field_validator, model_validator
 
 from core.daysoff import holidays_in, known_country, public_holidays
-from core.errors import Conflict
+from core.errors import Conflict, InvalidInput
 from core.fillmodel import BinKind, kind_of
 from core.forecast import Forecast, Reliability, estimate, fraction_rates, learn_rhythm
 from core.models import (
@@ -35,6 +35,7 @@ from core.models import (
     Outcome,
     OutcomeStatus,
     Plan,
+    PlanChoices,
     PlannedBreak,
     PlannedRoute,
     PlannedVisit,
@@ -332,14 +333,21 @@ def make_plan(
     now: datetime,
     time_limit_s: float,
     replaces: int | None = None,
+    choices: PlanChoices | None = None,
 ) -> Plan:
     """A draft plan for `day`. A re-plan (`replaces`) leaves the bins drivers reported on, and its trucks
-    set off from where their reports put them; a bin with an open fire-risk alert is due."""
+    set off from where their reports put them; a bin with an open fire-risk alert is due. The
+    dispatcher's `choices` (a re-plan keeps those of the plan it replaces unless given new ones): bins
+    due whatever their fill, bins left for the day, trucks that do not run."""
     zone = ZoneInfo(registry.tenant(tenant).timezone)
     replaced = registry.plan(tenant, replaces) if replaces is not None else None
+    if choices is None:
+        choices = replaced.choices if replaced is not None else PlanChoices()
     reports = registry.outcomes(tenant, plan_id=replaces) if replaced is not None else []
-    skip = {o.bin_id for o in reports}
-    bins = [b for b in registry.bins(tenant) if b.id not in skip]
+    skip = {o.bin_id for o in reports} | set(choices.exclude)
+    every_bin = registry.bins(tenant)
+    fleet = _chosen(fleet, choices, {b.id for b in every_bin})
+    bins = [b for b in every_bin if b.id not in skip]
     predicted = forecasts(registry, store, tenant, now, bins)
     store.write_measurements(forecast_band(tenant, predicted.values(), now))
     fires, _ = registry.alerts(tenant, status=AlertStatus.OPEN, kind=EventKind.FIRE_RISK.value, limit=1000)
@@ -350,12 +358,28 @@ def make_plan(
         bins, predicted, day=day, zone=zone, fleet=fleet, time_limit_s=time_limit_s,
         previous=replaced.routes if replaced else (), now=now,
         underway=underway(replaced, reports) if replaced else None,
-        urgent={a.event.bin_id for a in fires if a.event.bin_id}, breaks_taken=taken,
+        urgent={a.event.bin_id for a in fires if a.event.bin_id}, breaks_taken=taken, include=choices.include,
     )  # fmt: skip
+    left_out += [LeftOut(bin_id=k, reason="left out by the dispatcher for the day") for k in choices.exclude]
     return Plan(
         id=0, tenant=tenant, day=day, status=PlanStatus.DRAFT, created_at=now, created_by=created_by,
-        routes=tuple(routes), left_out=tuple(left_out), replaces=replaces,
+        routes=tuple(routes), left_out=tuple(left_out), replaces=replaces, choices=choices,
     )  # fmt: skip
+
+
+def _chosen(fleet: FleetSpec, choices: PlanChoices, bins: set[str]) -> FleetSpec:
+    """The fleet less the trucks the dispatcher took off; refused when a choice names no bin or truck of the
+    tenant, or leaves no truck."""
+    unknown = sorted((set(choices.include) | set(choices.exclude)) - bins)
+    if unknown:
+        raise InvalidInput(f"no such bins: {', '.join(unknown[:10])}")
+    trucks = {v.id for v in fleet.vehicles}
+    if stray := sorted(set(choices.vehicles_off) - trucks):
+        raise InvalidInput(f"no such trucks: {', '.join(stray)} (the fleet has {', '.join(sorted(trucks))})")
+    running = tuple(v for v in fleet.vehicles if v.id not in choices.vehicles_off)
+    if not running:
+        raise Conflict("every truck is off that day: nothing can be collected")
+    return fleet.model_copy(update={"vehicles": running})
 
 
 def forecast_band(
@@ -577,13 +601,14 @@ def plan_day(
     bins: Sequence[Bin], predicted: Mapping[str, Forecast], *, day: date, zone: ZoneInfo, fleet: FleetSpec,
     time_limit_s: float, previous: Sequence[PlannedRoute] = (), now: datetime | None = None,
     underway: Mapping[str, Underway] | None = None, urgent: Iterable[str] = (),
-    breaks_taken: Mapping[str, Mapping[str, datetime]] | None = None,
+    breaks_taken: Mapping[str, Mapping[str, datetime]] | None = None, include: Iterable[str] = (),
 ) -> tuple[list[PlannedRoute], list[LeftOut]]:  # fmt: skip
     """Select a day's bins from their forecasts and route them, truck group by truck group.
 
     Planned during the day (`now` after the shifts start), trucks set off from where they are
     (`underway`: at their last reported bin, with what they carry), else from their depot, now.
-    `urgent` bins (an open fire risk) are due whatever their fill. `breaks_taken` (per truck, each
+    `urgent` bins (an open fire risk) and those the dispatcher `include`s are due whatever their fill
+    (carried as forecast, or full without a forecast). `breaks_taken` (per truck, each
     break its driver reported begun, and when) are not planned again; a truck sets off after one
     still on."""
     start = min(datetime.combine(day, v.shift_start, tzinfo=zone) for v in fleet.vehicles)
@@ -599,6 +624,11 @@ def plan_day(
     for k in urgent:
         if k in by_id:
             stops[k] = (by_id[k], stops[k][1] if k in stops else 1.0, True)
+    for k in include:
+        if k in by_id and not (k in stops and stops[k][2]):
+            f = predicted.get(k)
+            fill = stops[k][1] if k in stops else f.level_at(start + half_shift) if f is not None else 1.0
+            stops[k] = (by_id[k], max(0.0, min(1.0, fill)), True)
     left_out: list[LeftOut] = []
     routes: list[PlannedRoute] = []
     taken: set[str] = set()

@@ -328,6 +328,23 @@ class LeftOut(Frozen):
     reason: str
 
 
+class PlanChoices(Frozen):
+    """What a dispatcher decided for a day beside the forecasts: bins to collect whatever their fill (a
+    resident's call), bins to leave (a blocked street), trucks that do not run (in the workshop)."""
+
+    include: tuple[Id, ...] = Field(
+        default=(), max_length=10_000, description="bins collected whatever their fill"
+    )
+    exclude: tuple[Id, ...] = Field(default=(), max_length=10_000, description="bins not collected that day")
+    vehicles_off: tuple[str, ...] = Field(default=(), max_length=1_000, description="trucks that do not run")
+
+    @model_validator(mode="after")
+    def _not_both(self) -> PlanChoices:
+        if both := sorted(set(self.include) & set(self.exclude)):
+            raise ValueError(f"bins both included and excluded: {', '.join(both[:5])}")
+        return self
+
+
 class Plan(Frozen):
     id: int
     tenant: Id
@@ -338,6 +355,7 @@ class Plan(Frozen):
     routes: tuple[PlannedRoute, ...]
     left_out: tuple[LeftOut, ...] = ()
     replaces: int | None = None
+    choices: PlanChoices = PlanChoices()
 
 
 class BreakTaken(Frozen):

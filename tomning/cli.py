@@ -406,6 +406,17 @@ def plan_command(
     time_limit_s: Annotated[
         float | None, typer.Option(min=0.1, max=600, help="Route search (TOMNING_API__PLAN_TIME_LIMIT_S).")
     ] = None,
+    include: Annotated[
+        list[str] | None,
+        typer.Option("--include", help="A bin to collect whatever its fill (repeat for more)."),
+    ] = None,
+    exclude: Annotated[
+        list[str] | None, typer.Option("--exclude", help="A bin not to collect that day (repeat for more).")
+    ] = None,
+    vehicle_off: Annotated[
+        list[str] | None,
+        typer.Option("--vehicle-off", help="A truck that does not run that day (repeatable)."),
+    ] = None,
 ) -> None:
     """Forecast every bin, select what the day must and may collect, route it: a draft plan, summarised."""
     from datetime import UTC, date, datetime
@@ -414,6 +425,7 @@ def plan_command(
     from rich.console import Console
 
     from core.errors import TomningError
+    from core.models import PlanChoices
     from core.settings import get_settings
     from core.timeseries import open_store
     from tomning.planner import next_day_to_plan, plan_now, summary
@@ -426,12 +438,15 @@ def plan_command(
             zone = ZoneInfo(registry.tenant(tenant).timezone)
             today = datetime.now(UTC).astimezone(zone).date()
             chosen = date.fromisoformat(day) if day else next_day_to_plan(registry, tenant, today)
+            choices = PlanChoices(include=tuple(include or ()), exclude=tuple(exclude or ()),
+                                  vehicles_off=tuple(vehicle_off or ()))  # fmt: skip
         except (TomningError, ValueError) as exc:
             raise typer.BadParameter(str(exc)) from exc
         store = open_store(settings.store)
         try:
             plan = plan_now(registry, store, tenant=tenant, day=chosen, by="tomning plan", console=console,
-                            time_limit_s=time_limit_s or settings.api.plan_time_limit_s)  # fmt: skip
+                            time_limit_s=time_limit_s or settings.api.plan_time_limit_s,
+                            choices=choices)  # fmt: skip
         except TomningError as exc:
             console.print(f"[red]{exc}[/]")
             raise typer.Exit(2) from exc

@@ -14,7 +14,7 @@ from rich.table import Table
 from api.figures import record_after
 from api.planning import day_off, fleet_of, make_plan, next_workday, saved_fleet
 from core.errors import Conflict
-from core.models import AlertStatus, EventKind, Plan, PlanStatus
+from core.models import AlertStatus, EventKind, Plan, PlanChoices, PlanStatus
 from core.registry import Registry
 from core.settings import Settings
 from core.timeseries import TimeSeriesStore
@@ -24,7 +24,7 @@ log = logging.getLogger(__name__)
 
 def plan_now(
     registry: Registry, store: TimeSeriesStore, *, tenant: str, day: date, time_limit_s: float, by: str,
-    console: Console | None = None,
+    console: Console | None = None, choices: PlanChoices | None = None,
 ) -> Plan:  # fmt: skip
     """Forecast, select and route `day` for `tenant`; store it as a draft plan. A day the trucks do not
     run (a weekend, a holiday) is planned all the same, with a warning: the dispatcher asked for it."""
@@ -46,7 +46,7 @@ def plan_now(
         ticker.start()
         try:
             made = make_plan(registry, store, tenant=tenant, day=day, fleet=fleet, created_by=by,
-                             now=datetime.now(UTC), time_limit_s=time_limit_s)  # fmt: skip
+                             now=datetime.now(UTC), time_limit_s=time_limit_s, choices=choices)  # fmt: skip
         finally:
             done.set()
             ticker.join()

@@ -27,6 +27,7 @@ from core.models import (
     Outcome,
     OutcomeStatus,
     Plan,
+    PlanChoices,
     PlannedRoute,
     PlanStatus,
     Principal,
@@ -90,12 +91,42 @@ def calendar(
 
 
 class PlanRequest(BaseModel):
-    day: date = Field(examples=["2026-11-24"])
+    model_config = ConfigDict(json_schema_extra={"examples": [
+        {"day": "2026-11-24"},
+        {"day": "2026-11-24", "include": ["kalmar-0880-147788-paper"],
+         "exclude": ["kalmar-0880-147789-paper"], "vehicles_off": ["truck-2"]},
+    ]})  # fmt: skip
+
+    day: date
     time_limit_s: float | None = Field(None, gt=0, le=600, description="route search; default from settings")
+    include: list[Id] = Field(default=[], max_length=10_000, description="bins collected whatever their fill")
+    exclude: list[Id] = Field(default=[], max_length=10_000, description="bins not collected that day")
+    vehicles_off: list[str] = Field(
+        default=[], max_length=1_000, description="trucks that do not run that day"
+    )
+
+    def choices(self) -> PlanChoices:
+        try:
+            return PlanChoices(include=tuple(self.include), exclude=tuple(self.exclude),
+                               vehicles_off=tuple(self.vehicles_off))  # fmt: skip
+        except ValidationError as exc:
+            raise InvalidInput(exc.errors()[0]["msg"].removeprefix("Value error, ")) from exc
 
 
 class ReplanRequest(BaseModel):
     time_limit_s: float | None = Field(None, gt=0, le=600)
+    include: list[Id] | None = Field(None, max_length=10_000, description="default: the replaced plan's")
+    exclude: list[Id] | None = Field(None, max_length=10_000, description="default: the replaced plan's")
+    vehicles_off: list[str] | None = Field(None, max_length=1_000, description="default: the replaced plan's")
+
+    def choices(self, before: PlanChoices) -> PlanChoices:
+        asked = {
+            k: tuple(v) for k in ("include", "exclude", "vehicles_off") if (v := getattr(self, k)) is not None
+        }
+        try:
+            return PlanChoices.model_validate(before.model_dump() | asked)
+        except ValidationError as exc:
+            raise InvalidInput(exc.errors()[0]["msg"].removeprefix("Value error, ")) from exc
 
 
 def _search_time(ctx: Services, asked: float | None) -> float:
@@ -111,6 +142,7 @@ def create_plan(body: PlanRequest, ctx: Ctx, who: Dispatcher) -> Plan:
     made = make_plan(
         ctx.registry, ctx.store, tenant=tenant, day=body.day, fleet=fleet_of(ctx.registry, tenant),
         created_by=who.key_id, now=ctx.clock(), time_limit_s=_search_time(ctx, body.time_limit_s),
+        choices=body.choices(),
     )  # fmt: skip
     return ctx.registry.add_plan(made)
 
@@ -182,7 +214,7 @@ def replan(plan_id: Number, body: ReplanRequest, ctx: Ctx, who: Dispatcher) -> P
     made = make_plan(  # what drivers reported stays done; their trucks set off from where they are
         ctx.registry, ctx.store, tenant=tenant, day=old.day, fleet=fleet_of(ctx.registry, tenant),
         created_by=who.key_id, now=ctx.clock(), time_limit_s=_search_time(ctx, body.time_limit_s),
-        replaces=plan_id,
+        replaces=plan_id, choices=body.choices(old.choices),
     )  # fmt: skip
     return ctx.registry.add_plan(made)
 

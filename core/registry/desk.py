@@ -322,5 +322,6 @@ def _break_taken(row: dict[str, Any]) -> BreakTaken:
 
 
 def _doc(plan: Plan) -> str:
-    """What of a plan is kept as one JSON document: its routes and the bins it leaves out."""
-    return plan.model_dump_json(include={"routes", "left_out"})
+    """What of a plan is kept as one JSON document: its routes, the bins it leaves out, and the dispatcher's
+    choices it was made with."""
+    return plan.model_dump_json(include={"routes", "left_out", "choices"})

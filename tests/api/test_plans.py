@@ -410,3 +410,46 @@ def test_a_break_the_driver_reported_begun_is_not_planned_again_and_the_truck_se
                               json=body | {"client_id": "lunch-0003"}, headers=dispatcher)  # fmt: skip
     assert (draft.status_code, draft.json()["detail"]) == (
         409, f"plan {plan['id'] + 1} is draft: breaks are reported on dispatched plans")  # fmt: skip
+
+
+def test_a_dispatcher_includes_a_bin_leaves_one_and_takes_a_truck_off_and_a_replan_keeps_it(
+    world: World,
+) -> None:
+    h = world.auth("kalmar", "dispatcher")
+    plain = world.client.post("/v1/plans", json={"day": "2026-11-23", "time_limit_s": 1}, headers=h).json()
+    planned = {v["id"] for r in plain["routes"] for v in r["visits"] if v["kind"] == "bin"}
+    assert {r["vehicle"] for r in plain["routes"]} == {"truck-1"}  # one truck does the test city
+    idle = sorted(b.id for b in world.services.registry.bins("kalmar") if b.id not in planned)[0]
+    due = sorted(planned)[0]
+    asked = {"day": "2026-11-23", "time_limit_s": 1, "include": [idle], "exclude": [due],
+             "vehicles_off": ["truck-1"]}  # fmt: skip
+    made = world.client.post("/v1/plans", json=asked, headers=h)
+    assert made.status_code == 201, made.text
+    plan = made.json()
+    visited = {v["id"] for r in plan["routes"] for v in r["visits"] if v["kind"] == "bin"}
+    assert idle in visited  # not due by its forecast: collected all the same
+    assert due not in visited
+    assert {"bin_id": due, "reason": "left out by the dispatcher for the day"} in plan["left_out"]
+    assert {r["vehicle"] for r in plan["routes"]} == {"truck-2"}  # truck-1 in the workshop
+    assert plan["choices"] == {"include": [idle], "exclude": [due], "vehicles_off": ["truck-1"]}
+    # a re-plan keeps the day's choices unless told otherwise
+    for step in ("approve", "dispatch"):
+        assert world.client.post(f"/v1/plans/{plan['id']}/{step}", headers=h).status_code == 200
+    again = world.client.post(f"/v1/plans/{plan['id']}/replan", json={"time_limit_s": 1}, headers=h).json()
+    assert again["choices"] == plan["choices"]
+    assert {r["vehicle"] for r in again["routes"]} == {"truck-2"}
+    back = world.client.post(f"/v1/plans/{plan['id']}/replan", json={"time_limit_s": 1, "vehicles_off": []},
+                             headers=h).json()  # fmt: skip
+    assert (back["choices"]["vehicles_off"], back["choices"]["include"]) == ([], [idle])
+    # what cannot be: said plainly
+    for body, detail in (
+        ({"include": ["no-such-bin"]}, "no such bins: no-such-bin"),
+        ({"vehicles_off": ["truck-9"]}, "no such trucks: truck-9 (the fleet has truck-1, truck-2)"),
+        ({"include": [idle], "exclude": [idle]}, f"bins both included and excluded: {idle}"),
+        ({"vehicles_off": ["truck-1", "truck-2"]}, "every truck is off that day: nothing can be collected"),
+    ):
+        answer = world.client.post(
+            "/v1/plans", json={"day": "2026-11-23", "time_limit_s": 1} | body, headers=h
+        )
+        assert answer.status_code in (409, 422), answer.text
+        assert answer.json()["detail"] == detail

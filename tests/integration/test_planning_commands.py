@@ -190,3 +190,24 @@ def test_tomning_figures_writes_each_days_figures_for_the_dashboard(tmp_path: Pa
     )  # fmt: skip
     assert backwards.returncode == 2
     assert f"--from {today} is after --to {first}" in backwards.stderr
+
+
+def test_tomning_plan_takes_the_dispatchers_choices(tmp_path: Path) -> None:
+    env = _seeded(tmp_path)
+    with Registry.connect(env["TOMNING_REGISTRY__URL"]) as registry:
+        first, other = sorted(b.id for b in registry.bins("kalmar"))[:2]
+    asked = ("--vehicle-off", "truck-1", "--exclude", first, "--include", other)
+    shown = tomning("plan", "--tenant", "kalmar", "--time-limit-s", "1", *asked, cwd=tmp_path,
+                    env=env | {"COLUMNS": "140"})  # fmt: skip
+    assert "draft plan 1" in shown
+    with Registry.connect(env["TOMNING_REGISTRY__URL"]) as registry:
+        (plan,) = registry.plans("kalmar")
+    assert {r.vehicle for r in plan.routes} == {"truck-2"}
+    assert other in {v.id for r in plan.routes for v in r.visits}
+    assert first in {o.bin_id for o in plan.left_out}
+    refused = subprocess.run(
+        [sys.executable, "-m", "tomning", "plan", "--tenant", "kalmar", "--include", "no-such-bin"],
+        cwd=tmp_path, env=os.environ | env, capture_output=True, text=True, check=False,
+    )  # fmt: skip
+    assert refused.returncode == 2
+    assert "no such bins: no-such-bin" in refused.stdout
