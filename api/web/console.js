@@ -8,7 +8,8 @@ const bar = document.getElementById("bar");
 const state = {
   token: sessionStorage.getItem("tomning.console.token"),
   tenant: null, bins: [], etag: null, alerts: [], kpis: null, plan: null, day: null, dayOff: null,
-  dayOffFor: null, qr: null, message: null,
+  dayOffFor: null, qr: null, message: null, trucks: [],
+  choices: {}, // per day: the dispatcher's { include, exclude, vehicles_off } for the next plan or re-plan
 };
 let map = null;
 let binLayer = null;
@@ -70,6 +71,45 @@ async function load() {
   state.kpis = (await api("/v1/kpis/daily")).data;
   const plans = (await api(`/v1/plans?day=${state.day}`)).data.items;
   state.plan = plans.find((p) => p.status !== "superseded") || null;
+  if (!state.trucks.length) {
+    try {
+      state.trucks = (await api("/v1/fleet")).data.vehicles.map((v) => v.id);
+    } catch {
+      state.trucks = []; // no fleet yet: planning says so
+    }
+  }
+  if (!state.choices[state.day] && state.plan?.choices) state.choices[state.day] = copyChoices(state.plan.choices);
+}
+
+function copyChoices(c) {
+  return { include: [...(c?.include || [])], exclude: [...(c?.exclude || [])], vehicles_off: [...(c?.vehicles_off || [])] };
+}
+
+function choices() {
+  state.choices[state.day] ??= copyChoices(null);
+  return state.choices[state.day];
+}
+
+/** Put `id` in the day's list `kind` (include, exclude, vehicles_off), or take it out; a bin is in one list at most. */
+function toggle(kind, id) {
+  const c = choices();
+  const had = c[kind].includes(id);
+  if (kind !== "vehicles_off") for (const k of ["include", "exclude"]) c[k] = c[k].filter((x) => x !== id);
+  else c[kind] = c[kind].filter((x) => x !== id);
+  if (!had) c[kind].push(id);
+  render();
+}
+
+function choiceCard() {
+  const c = choices();
+  const trucks = state.trucks.map((id) => h("label", { class: "truck" },
+    h("input", { type: "checkbox", checked: !c.vehicles_off.includes(id), "data-truck": id, onchange: () => toggle("vehicles_off", id) }),
+    ` ${id}`));
+  const listed = (kind) => c[kind].length ? h("p", { id: `choice-${kind}` }, `${t(kind)}: ${c[kind].join(", ")}`) : null;
+  return h("div", { class: "card choices", id: "choices" },
+    h("p", {}, h("b", {}, t("inService")), " ", ...trucks),
+    listed("include"), listed("exclude"),
+    h("p", { class: "hint" }, t("choiceHint")));
 }
 
 async function act(work) {
@@ -116,13 +156,13 @@ function planSection() {
   const plan = state.plan;
   const dayInput = h("input", { type: "date", value: state.day, id: "day", "aria-label": t("plan") });
   dayInput.addEventListener("change", () => { state.day = dayInput.value; act(async () => {}); });
-  const buttons = [h("button", { class: "button", id: "make-plan", onclick: () => act(() => api("/v1/plans", { method: "POST", body: { day: state.day } })) }, t("planDay"))];
+  const buttons = [h("button", { class: "button", id: "make-plan", onclick: () => act(() => api("/v1/plans", { method: "POST", body: { day: state.day, ...choices() } })) }, t("planDay"))];
   if (plan?.status === "draft") buttons.push(h("button", { class: "button", id: "approve", onclick: () => act(() => api(`/v1/plans/${plan.id}/approve`, { method: "POST" })) }, t("approve")));
   if (plan?.status === "approved") buttons.push(h("button", { class: "button", id: "dispatch", onclick: () => act(() => api(`/v1/plans/${plan.id}/dispatch`, { method: "POST" })) }, t("dispatch")));
-  if (plan) buttons.push(h("button", { class: "button secondary", id: "replan", onclick: () => act(() => api(`/v1/plans/${plan.id}/replan`, { method: "POST", body: {} })) }, t("replan")));
+  if (plan) buttons.push(h("button", { class: "button secondary", id: "replan", onclick: () => act(() => api(`/v1/plans/${plan.id}/replan`, { method: "POST", body: { ...choices() } })) }, t("replan")));
   const section = [h("h2", {}, `${t("plan")} `, dayInput)];
   if (state.dayOff) section.push(h("p", { class: "card", id: "day-off" }, `${t("noCollection")} (${state.dayOff})`));
-  section.push(h("div", { class: "planbar" }, buttons));
+  section.push(choiceCard(), h("div", { class: "planbar" }, buttons));
   if (!plan) return [...section, h("p", { class: "card" }, t("noPlan"))];
   section.push(h("p", { class: "card", id: "plan-status" }, `#${plan.id} · ${t(plan.status)} · ${plan.routes.length} ${t("routes").toLowerCase()} · `
     + `${(plan.routes.reduce((s, r) => s + r.distance_m, 0) / 1000).toFixed(1)} ${t("km")} · ${plan.left_out.length} ${t("leftOut")}`));
@@ -142,6 +182,17 @@ function planSection() {
   return section;
 }
 
+function binPopup(b) {
+  const c = choices();
+  const button = (kind, label) => h("button", {
+    class: `button small ${c[kind].includes(b.id) ? "" : "secondary"}`, "data-choice": kind,
+    onclick: () => { toggle(kind, b.id); map.closePopup(); },
+  }, c[kind].includes(b.id) ? `✓ ${label}` : label);
+  return h("div", { class: "bin-popup", "data-bin": b.id },
+    h("p", {}, h("b", {}, b.id), ` · ${percent(b.fillingLevel)}`),
+    button("include", t("includeBin")), " ", button("exclude", t("excludeBin")));
+}
+
 function drawMap() {
   if (typeof L === "undefined") return;
   if (!map) {
@@ -159,7 +210,7 @@ function drawMap() {
   for (const b of state.bins) {
     L.circleMarker([b.lat, b.lon], {
       radius: 6, weight: 1, color: "#000", fillColor: fillColour(b.fillingLevel, b.binFullnessThreshold), fillOpacity: 0.9,
-    }).bindTooltip(`${b.id}: ${percent(b.fillingLevel)}`).addTo(binLayer);
+    }).bindTooltip(`${b.id}: ${percent(b.fillingLevel)}`).bindPopup(() => binPopup(b)).addTo(binLayer);
   }
   routeLayer.clearLayers();
   (state.plan?.routes || []).forEach((r, n) => {

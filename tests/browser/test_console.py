@@ -2,16 +2,15 @@
 
 from __future__ import annotations
 
-from playwright.sync_api import Browser, expect
+from playwright.sync_api import Browser, BrowserContext, Page, expect
 
 from tests.api.conftest import FLEET_WITH_LUNCH, World
 from tests.browser.conftest import SCREENSHOTS
 from tomning.apiserver import Served
 
 
-def test_a_dispatcher_plans_approves_and_dispatches_from_the_console(
-    world: World, served: Served, browser: Browser
-) -> None:
+def _signed_in(world: World, served: Served, browser: Browser) -> tuple[BrowserContext, Page]:
+    """A dispatcher signed in to the console, at a desk's size, in Swedish; the fleet has a lunch."""
     dispatcher = world.auth("kalmar", "dispatcher")
     assert world.client.put("/v1/fleet", json=FLEET_WITH_LUNCH, headers=dispatcher).status_code == 200
     context = browser.new_context(viewport={"width": 1400, "height": 900}, locale="sv-SE")
@@ -19,6 +18,13 @@ def test_a_dispatcher_plans_approves_and_dispatches_from_the_console(
     page.goto(f"{served.url}/console")
     page.locator('input[name="key"]').fill(world.keys["kalmar", "dispatcher"])
     page.locator("#signin button[type=submit]").click()
+    return context, page
+
+
+def test_a_dispatcher_plans_approves_and_dispatches_from_the_console(
+    world: World, served: Served, browser: Browser
+) -> None:
+    context, page = _signed_in(world, served, browser)
     expect(page.locator("#fig-bins b")).to_have_text("24")
     expect(page.locator("path.leaflet-interactive")).to_have_count(24)  # a circle per bin
     expect(page.locator("#alerts li")).to_have_count(2)
@@ -56,4 +62,31 @@ def test_a_dispatcher_plans_approves_and_dispatches_from_the_console(
     page.locator("#routes li").first.get_by_role("button", name="QR till förare").click()
     expect(page.locator("#qr img")).to_be_visible()
     page.screenshot(path=str(SCREENSHOTS / "console.png"))
+    context.close()
+
+
+def test_a_dispatcher_leaves_a_bin_and_a_truck_out_of_the_days_plan_from_the_map(
+    world: World, served: Served, browser: Browser
+) -> None:
+    context, page = _signed_in(world, served, browser)
+    page.locator("#day").fill("2026-11-23")
+    page.locator("#day").dispatch_event("change")
+    page.locator('input[data-truck="truck-1"]').uncheck()  # in the workshop
+    page.locator("path.leaflet-interactive").last.click()  # a bin (drawn on top of its neighbours): its popup
+    chosen = page.locator(".bin-popup").get_attribute("data-bin")
+    page.locator('.bin-popup button[data-choice="exclude"]').click()
+    expect(page.locator("#choice-exclude")).to_have_text(f"Töms inte i dag: {chosen}")
+    page.locator("#make-plan").click()
+    expect(page.locator("#plan-status")).to_contain_text("utkast", timeout=30_000)
+    (plan,) = world.client.get("/v1/plans?day=2026-11-23", headers=world.auth("kalmar", "viewer")).json()[
+        "items"
+    ]
+    assert plan["choices"] == {"include": [], "exclude": [chosen], "vehicles_off": ["truck-1"]}
+    assert {r["vehicle"] for r in plan["routes"]} == {"truck-2"}
+    assert chosen not in {v["id"] for r in plan["routes"] for v in r["visits"]}
+    page.reload()  # still signed in (the session keeps the key); the plan remembers what it was made with
+    page.locator("#day").fill("2026-11-23")
+    page.locator("#day").dispatch_event("change")
+    expect(page.locator('input[data-truck="truck-1"]')).not_to_be_checked()
+    expect(page.locator("#choice-exclude")).to_contain_text(chosen or "?")
     context.close()
