@@ -11,7 +11,7 @@ from fastapi.staticfiles import StaticFiles
 
 from api import problems
 from api.context import Services
-from api.resources import admin, alerts, bins, devices, kpis, plans
+from api.resources import admin, alerts, bins, devices, kpis, plans, webhooks
 
 WEB = Path(__file__).resolve().parent / "web"
 DESCRIPTION = """\
@@ -34,6 +34,7 @@ TAGS = [
     {"name": "plans", "description": "the fleet and each day's plan: create, re-plan, approve, dispatch"},
     {"name": "routes", "description": "a plan's routes, their exports, and drivers' reports"},
     {"name": "kpis", "description": "daily figures"},
+    {"name": "webhooks", "description": "events posted to the municipality's other systems, signed"},
     {"name": "tenants", "description": "municipalities sharing the installation"},
     {"name": "access", "description": "keys, users and sign-in"},
 ]
@@ -46,7 +47,7 @@ def create_app(services: Services) -> FastAPI:
     )  # fmt: skip
     app.state.services = services
     problems.install(app)
-    for module in (bins, devices, alerts, plans, kpis, admin):
+    for module in (bins, devices, alerts, plans, kpis, webhooks, admin):
         app.include_router(module.router)
 
     # the driver app and the dispatcher's console: plain files, no build step; Leaflet from xstatic

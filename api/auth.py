@@ -18,6 +18,7 @@ ADM, DSP, DRV, VIEW, INT = Role.ADMIN, Role.DISPATCHER, Role.DRIVER, Role.VIEWER
 READ = frozenset({ADM, DSP, VIEW, INT})  # the tenant's data
 EDIT_BINS = frozenset({ADM, DSP, INT})
 EDIT_DEVICES = frozenset({ADM, INT})
+HOOKS = frozenset({ADM, INT})  # webhooks: the other systems of the municipality register theirs
 DISPATCH = frozenset({ADM, DSP})  # plans, fleet, alerts
 REPORT = frozenset({ADM, DSP, DRV, INT})  # stop outcomes; a driver only on their own routes
 ROUTES = frozenset({ADM, DSP, DRV, VIEW, INT})  # a plan's routes; a driver sees only their own

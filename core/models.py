@@ -192,6 +192,30 @@ class Event(Frozen):
     detail: str = ""
 
 
+class Webhook(Frozen):
+    """Where a tenant's events are posted as they happen (the other systems of a municipality)."""
+
+    id: int
+    tenant: Id
+    url: str = Field(min_length=8, max_length=2000, pattern=r"^https?://")
+    kinds: tuple[EventKind, ...] = Field(min_length=1, description="the event kinds posted")
+    created_at: AwareDatetime
+    created_by: str
+
+
+class Delivery(Frozen):
+    """One event's post to one webhook: pending (retried with a growing wait), delivered, or failed."""
+
+    id: int
+    webhook_id: int
+    event: Event
+    status: Literal["pending", "delivered", "failed"]
+    attempts: int = 0
+    next_at: AwareDatetime | None = None
+    delivered_at: AwareDatetime | None = None
+    last_error: str = ""
+
+
 class BinState(Frozen):
     """A bin's latest known state, kept beside the registry so nobody scans the time series."""
 

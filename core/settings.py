@@ -105,6 +105,15 @@ class PlanningSettings(BaseModel):
     grace_s: float = Field(600, ge=0, description="a run missed by less than this (a restart) still happens")
 
 
+class WebhookSettings(BaseModel):
+    allow_private: bool = Field(
+        False,
+        description="let webhooks post to loopback and private addresses (off: a tenant's key cannot "
+        "make the platform call its own internal services)",
+    )
+    timeout_s: float = Field(10.0, gt=0, le=60, description="how long a post may take")
+
+
 class Settings(BaseSettings):
     model_config = SettingsConfigDict(
         env_prefix="TOMNING_", env_nested_delimiter="__", extra="forbid", toml_file=None
@@ -119,6 +128,7 @@ class Settings(BaseSettings):
     broker: BrokerAccessSettings = BrokerAccessSettings()
     api: ApiSettings = ApiSettings()
     planning: PlanningSettings = PlanningSettings()
+    webhooks: WebhookSettings = WebhookSettings()
 
     @classmethod
     def settings_customise_sources(

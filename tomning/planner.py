@@ -7,12 +7,14 @@ import threading
 from datetime import UTC, date, datetime, timedelta
 from zoneinfo import ZoneInfo
 
+import httpx
 from rich.console import Console
 from rich.progress import BarColumn, Progress, TextColumn, TimeElapsedColumn
 from rich.table import Table
 
 from api.figures import record_after
 from api.planning import day_off, fleet_of, make_plan, next_workday, saved_fleet
+from api.webhooks import deliver_due
 from core.errors import Conflict
 from core.models import AlertStatus, EventKind, Plan, PlanChoices, PlanStatus
 from core.registry import Registry
@@ -131,12 +133,32 @@ def replan_urgent(
     return made
 
 
+def run_webhooks(settings: Settings, registry: Registry, stop: threading.Event, every_s: float = 2.0) -> None:
+    """Post the tenants' events to their webhooks as they are due, until `stop` (a thread of the scheduler,
+    so a long plan does not hold up a fire alarm)."""
+    with httpx.Client(timeout=settings.webhooks.timeout_s, follow_redirects=False) as client:
+        while not stop.is_set():
+            try:
+                while deliver_due(registry, client, datetime.now(UTC),
+                                  allow_private=settings.webhooks.allow_private) != (0, 0):  # fmt: skip
+                    if stop.is_set():
+                        return
+            except Exception:  # the registry away for a moment: the outbox keeps them, try again
+                log.exception("webhooks: posting failed; trying again in %.0f s", every_s)
+            stop.wait(every_s)
+
+
 def run_scheduler(settings: Settings, registry: Registry, store: TimeSeriesStore, stop: threading.Event,
                   console: Console) -> None:  # fmt: skip
     """At each tenant's configured local time, plan tomorrow if its trucks run then (not before a weekend
     day, a holiday or a closed day: the evening before the next working day plans that), until `stop`;
     meanwhile, re-plan today on a fire risk where the fleet asks for it (`auto_replan`). At that time too,
-    yesterday's collection figures (final) and today's so far go to the `collection` measurement."""
+    yesterday's collection figures (final) and today's so far go to the `collection` measurement. A thread
+    of its own posts the tenants' events to their webhooks (api/webhooks.py) every two seconds."""
+    hooks = threading.Thread(
+        target=run_webhooks, args=(settings, registry, stop), name="webhooks", daemon=True
+    )
+    hooks.start()
     planned: set[tuple[str, date]] = set()
     seen: set[int] = set()  # fire-risk alerts already acted on
     while not stop.is_set():
@@ -171,3 +193,4 @@ def run_scheduler(settings: Settings, registry: Registry, store: TimeSeriesStore
                 planned.add((tenant_id, day))
         later = [(due - datetime.now(UTC)).total_seconds() for due, _, _ in upcoming]
         stop.wait(min([30.0, *(w for w in later if w > 0)]))
+    hooks.join(timeout=30)

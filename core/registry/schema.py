@@ -235,6 +235,38 @@ breaks_taken = Table(
     Index("ix_breaks_taken_plan", "plan_id"),
 )
 
+webhooks = Table(
+    "webhooks",
+    metadata,
+    Column("id", Integer, primary_key=True, autoincrement=True),
+    Column("tenant", String(63), nullable=False),
+    Column("url", Text, nullable=False),
+    Column("kinds", String(200), nullable=False),
+    Column("secret", String(100), nullable=False),
+    Column("created_at", Stamp, nullable=False),
+    Column("created_by", String(200), nullable=False),
+    ForeignKeyConstraint(["tenant"], ["tenants.id"], ondelete="CASCADE"),
+    Index("ix_webhooks_tenant", "tenant"),
+)
+
+webhook_outbox = Table(
+    "webhook_outbox",
+    metadata,
+    Column("id", Integer, primary_key=True, autoincrement=True),
+    Column("webhook_id", Integer, nullable=False),
+    Column("tenant", String(63), nullable=False),
+    Column("event", Text, nullable=False),
+    Column("status", String(16), nullable=False),
+    Column("attempts", Integer, nullable=False),
+    Column("next_at", Stamp, nullable=True),
+    Column("claimed_until", Stamp, nullable=True),
+    Column("delivered_at", Stamp, nullable=True),
+    Column("last_error", Text, nullable=False),
+    ForeignKeyConstraint(["webhook_id"], ["webhooks.id"], ondelete="CASCADE"),
+    Index("ix_webhook_outbox_due", "status", "next_at"),
+    Index("ix_webhook_outbox_hook", "webhook_id", "id"),
+)
+
 revisions = Table(
     "revisions",
     metadata,

@@ -15,6 +15,7 @@ from core.errors import BinNotFound, Conflict, DeviceNotFound, TenantNotFound
 from core.models import Bin, BinState, DeadLetter, Device, Event, Location, Mount, Tenant
 from core.registry import schema as t
 from core.registry.desk import Desk, event_of
+from core.registry.hooks import Hooks
 
 
 def make_engine(url: str) -> Engine:
@@ -32,11 +33,12 @@ def _sqlite_pragmas(connection: Any, _record: Any) -> None:
     cursor.close()
 
 
-class Registry(Desk):
+class Registry(Desk, Hooks):
     """Tenants, bins, devices, mounts, bins' latest state, events and dead letters."""
 
     def __init__(self, engine: Engine) -> None:
         self.engine = engine
+        self._hooks_seen = {}
 
     @classmethod
     def connect(cls, url: str) -> Registry:
@@ -215,9 +217,11 @@ class Registry(Desk):
         return [BinState.model_validate(r._asdict()) for r in rows]
 
     def add_events(self, events: Sequence[Event]) -> None:
+        """Store events, and in the same transaction their posts to the tenants' webhooks."""
         if events:
             with self.engine.begin() as conn:
                 conn.execute(insert(t.events), [e.model_dump() for e in events])
+                self.enqueue(conn, events)
 
     def events(
         self,

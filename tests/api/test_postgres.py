@@ -29,3 +29,21 @@ def test_the_api_works_the_same_on_postgresql(pg_world: World) -> None:
     assert world.client.post(f"/v1/alerts/{alert}/resolve", headers=h).json()["status"] == "resolved"
     assert len(world.client.get("/v1/state", headers=h).json()) == 24
     assert world.client.get(f"/v1/bins/{BIN}", headers=world.auth("vaxjo", "admin")).status_code == 404
+
+
+def test_webhook_posts_are_queued_with_their_events_and_claimed_once_on_postgresql(pg_world: World) -> None:
+    from datetime import timedelta
+
+    from core.models import Event, EventKind
+
+    registry = pg_world.services.registry
+    hook, _ = registry.add_webhook(
+        "kalmar", "https://example.org/hook", [EventKind.FIRE_RISK], at=NOW, by="t"
+    )
+    registry.add_events([Event(tenant="kalmar", kind=EventKind.FIRE_RISK, ts=NOW, bin_id=BIN, value=70.0)])
+    ((delivery, url, _),) = registry.claim_due(NOW)
+    assert (delivery.webhook_id, delivery.event.bin_id, url) == (hook.id, BIN, "https://example.org/hook")
+    assert registry.claim_due(NOW) == []  # claimed: no second sender takes it meanwhile
+    registry.settle(delivery.id, NOW, error="HTTP 502", retry_at=NOW + timedelta(seconds=30))
+    assert registry.claim_due(NOW + timedelta(seconds=10)) == []
+    assert len(registry.claim_due(NOW + timedelta(seconds=30))) == 1

@@ -1,0 +1,169 @@
+"""Webhooks: registered through the API, fed by the events the registry stores, posted signed to a real
+HTTP server on loopback, retried when it fails, given up in the end."""
+
+from __future__ import annotations
+
+import hashlib
+import hmac
+import json
+import threading
+from collections.abc import Iterator
+from datetime import timedelta
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from typing import Any
+
+import httpx
+import pytest
+
+from api.webhooks import RETRY_S, deliver_due
+from core.models import Event, EventKind
+from core.settings import Settings, WebhookSettings
+from tests.api.conftest import NOW, World
+
+BIN = "kalmar-0880-147788-paper"
+
+
+class Receiver:
+    """An HTTP server that records each post and answers `codes` in turn (then 204)."""
+
+    def __init__(self) -> None:
+        self.posts: list[tuple[dict[str, str], bytes]] = []
+        self.codes: list[int] = []
+        receiver = self
+
+        class Handler(BaseHTTPRequestHandler):
+            def do_POST(self) -> None:
+                body = self.rfile.read(int(self.headers["Content-Length"]))
+                receiver.posts.append(({k.lower(): v for k, v in self.headers.items()}, body))
+                self.send_response(receiver.codes.pop(0) if receiver.codes else 204)
+                self.end_headers()
+
+            def log_message(self, *args: Any) -> None:
+                pass
+
+        self.server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
+        self.url = f"http://127.0.0.1:{self.server.server_address[1]}/tomning"
+        threading.Thread(target=self.server.serve_forever, daemon=True).start()
+
+
+@pytest.fixture
+def receiver() -> Iterator[Receiver]:
+    made = Receiver()
+    yield made
+    made.server.shutdown()
+    made.server.server_close()
+
+
+def _fire(tenant: str = "kalmar", kind: EventKind = EventKind.FIRE_RISK) -> Event:
+    return Event(tenant=tenant, kind=kind, ts=NOW, bin_id=BIN if tenant == "kalmar" else None, value=71.0)
+
+
+def test_an_event_is_posted_signed_to_each_webhook_that_asks_for_its_kind(
+    world: World, receiver: Receiver
+) -> None:
+    world.services.settings = Settings(webhooks=WebhookSettings(allow_private=True))  # the receiver is local
+    admin = world.auth("kalmar", "integration")
+    made = world.client.post(
+        "/v1/webhooks", json={"url": receiver.url, "kinds": ["fire_risk"]}, headers=admin
+    )
+    assert made.status_code == 201, made.text
+    hook, secret = made.json()["webhook"], made.json()["secret"]
+    assert (hook["url"], hook["kinds"]) == (receiver.url, ["fire_risk"])
+    registry = world.services.registry
+    registry.add_events(
+        [_fire(), _fire(kind=EventKind.FULL), _fire("vaxjo")]
+    )  # only the first is Kalmar's fire
+    with httpx.Client() as client:
+        assert deliver_due(registry, client, NOW, allow_private=True) == (1, 0)
+        assert deliver_due(registry, client, NOW, allow_private=True) == (0, 0)  # posted once
+    ((headers, body),) = receiver.posts
+    expected = "sha256=" + hmac.new(secret.encode(), body, hashlib.sha256).hexdigest()
+    assert headers["x-tomning-signature"] == expected
+    assert headers["x-tomning-event"] == "fire_risk"
+    sent = json.loads(body)
+    assert (sent["webhook"], sent["event"]["kind"], sent["event"]["bin_id"]) == (hook["id"], "fire_risk", BIN)
+    assert headers["x-tomning-delivery"] == str(sent["delivery"])
+    (delivery,) = world.client.get(f"/v1/webhooks/{hook['id']}/deliveries", headers=admin).json()
+    assert (delivery["status"], delivery["attempts"]) == ("delivered", 1)
+
+
+def test_a_failing_receiver_is_tried_again_later_and_given_up_in_the_end(
+    world: World, receiver: Receiver
+) -> None:
+    world.services.settings = Settings(webhooks=WebhookSettings(allow_private=True))
+    admin = world.auth("kalmar", "admin")
+    hook = world.client.post("/v1/webhooks", json={"url": receiver.url, "kinds": ["fire_risk", "full"]},
+                             headers=admin).json()["webhook"]  # fmt: skip
+    registry = world.services.registry
+    registry.add_events([_fire()])
+    receiver.codes = [500]
+    with httpx.Client() as client:
+        assert deliver_due(registry, client, NOW, allow_private=True) == (0, 1)
+        (pending,) = registry.deliveries("kalmar", hook["id"])
+        assert (pending.status, pending.attempts, pending.last_error) == ("pending", 1, "HTTP 500")
+        assert pending.next_at == NOW + timedelta(seconds=RETRY_S[0])
+        assert deliver_due(registry, client, NOW + timedelta(seconds=29), allow_private=True) == (
+            0,
+            0,
+        )  # not yet
+        assert deliver_due(registry, client, NOW + timedelta(seconds=30), allow_private=True) == (1, 0)
+        assert len(receiver.posts) == 2  # the same delivery, twice: the receiver knows it by its id
+        assert receiver.posts[0][0]["x-tomning-delivery"] == receiver.posts[1][0]["x-tomning-delivery"]
+        # a receiver that never answers well: tried 13 times over about seven hours, then given up
+        registry.add_events([_fire(kind=EventKind.FULL)])
+        receiver.codes = [503] * 20
+        at, tries = NOW, 0
+        while registry.deliveries("kalmar", hook["id"])[0].status == "pending":
+            at += timedelta(hours=1)
+            tries += sum(deliver_due(registry, client, at, allow_private=True))
+        assert tries == len(RETRY_S) + 1
+    failed = world.client.get(f"/v1/webhooks/{hook['id']}/deliveries", headers=admin).json()[0]
+    assert (failed["status"], failed["attempts"], failed["last_error"]) == ("failed", 13, "HTTP 503")
+
+
+def test_webhooks_are_refused_where_they_would_reach_inside_and_are_the_tenants_own(world: World) -> None:
+    admin = world.auth("kalmar", "admin")
+    inside = world.client.post("/v1/webhooks", json={"url": "http://127.0.0.1:8086/write", "kinds": ["full"]},
+                               headers=admin)  # fmt: skip
+    assert inside.status_code == 422
+    assert inside.json()["detail"].startswith("'127.0.0.1' is 127.0.0.1, a private or local address")
+    bad = world.client.post(
+        "/v1/webhooks", json={"url": "ftp://example.org/x", "kinds": ["full"]}, headers=admin
+    )
+    assert bad.status_code == 422
+    for role in ("dispatcher", "viewer", "driver"):
+        answer = world.client.get("/v1/webhooks", headers=world.auth("kalmar", role))
+        assert answer.status_code == 403, role
+    world.services.settings = Settings(webhooks=WebhookSettings(allow_private=True))
+    hook = world.client.post("/v1/webhooks", json={"url": "http://127.0.0.1:9/x", "kinds": ["full"]},
+                             headers=admin).json()["webhook"]  # fmt: skip
+    other = world.auth("vaxjo", "admin")
+    assert world.client.get("/v1/webhooks", headers=other).json() == []
+    assert world.client.delete(f"/v1/webhooks/{hook['id']}", headers=other).status_code == 404
+    assert world.client.delete(f"/v1/webhooks/{hook['id']}", headers=admin).status_code == 204
+    assert world.client.get("/v1/webhooks", headers=admin).json() == []
+
+
+def test_the_schedulers_webhook_thread_posts_an_event_within_seconds(
+    world: World, receiver: Receiver
+) -> None:
+    from tomning.planner import run_webhooks
+
+    settings = Settings(webhooks=WebhookSettings(allow_private=True))
+    registry = world.services.registry
+    registry.add_webhook("kalmar", receiver.url, [EventKind.FIRE_RISK], at=NOW, by="test")
+    stop = threading.Event()
+    worker = threading.Thread(target=run_webhooks, args=(settings, registry, stop, 0.2))
+    worker.start()
+    try:
+        registry.add_events([_fire()])
+        for _ in range(50):
+            if receiver.posts:
+                break
+            stop.wait(0.1)
+    finally:
+        stop.set()
+        worker.join(timeout=10)
+    assert not worker.is_alive()
+    (headers, _), *_ = receiver.posts
+    assert headers["x-tomning-event"] == "fire_risk"
