@@ -16,6 +16,7 @@ import ipaddress
 import json
 import logging
 import socket
+from concurrent.futures import ThreadPoolExecutor
 from datetime import datetime, timedelta
 from urllib.parse import urlsplit
 
@@ -26,6 +27,8 @@ from core.models import Delivery
 from core.registry import Registry
 
 log = logging.getLogger(__name__)
+RESOLVE_S = 3.0  # a name that takes longer is refused (the API answers meanwhile)
+_resolver = ThreadPoolExecutor(4, thread_name_prefix="webhook-dns")
 RETRY_S = (30, 60, 120, 300, 600, 1800, 3600, 3600, 3600, 3600, 3600, 3600)  # after each failed try
 
 
@@ -46,10 +49,13 @@ def check_target(url: str, *, allow_private: bool) -> None:
         raise InvalidInput(f"{url!r} is not an http or https URL")
     if allow_private:
         return
+    lookup = _resolver.submit(socket.getaddrinfo, parts.hostname, parts.port or 443)
     try:
-        found = {info[4][0] for info in socket.getaddrinfo(parts.hostname, parts.port or 443)}
+        found = {info[4][0] for info in lookup.result(timeout=RESOLVE_S)}
     except OSError as exc:
         raise InvalidInput(f"{parts.hostname!r} does not resolve: {exc}") from exc
+    except TimeoutError as exc:
+        raise InvalidInput(f"{parts.hostname!r} does not resolve within {RESOLVE_S:.0f} s") from exc
     for address in found:
         ip = ipaddress.ip_address(str(address).split("%")[0])
         if not ip.is_global:
