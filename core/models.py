@@ -27,6 +27,10 @@ def _aware(value: datetime) -> datetime:
 
 AwareDatetime = Annotated[datetime, AfterValidator(_aware)]
 Id = Annotated[str, Field(pattern=ID_PATTERN)]
+ClientId = Annotated[str, Field(
+    min_length=8, max_length=64, pattern=r"^[A-Za-z0-9_\-]+$",
+    description="chosen by the phone per report: a report sent again is counted once",
+)]  # fmt: skip
 FillingLevel = Annotated[float, Field(ge=0.0, le=1.0)]
 
 
@@ -393,7 +397,7 @@ class BreakTaken(Frozen):
     break_id: str = Field(min_length=1, max_length=63)
     start: AwareDatetime
     by: str
-    client_id: str = Field(min_length=8, max_length=64, pattern=r"^[A-Za-z0-9_\-]+$")
+    client_id: ClientId
 
 
 class SkipReason(StrEnum):
@@ -423,7 +427,7 @@ class Outcome(Frozen):
     note: str = Field(default="", max_length=500)
     at: AwareDatetime
     by: str
-    client_id: str = Field(min_length=8, max_length=64, pattern=r"^[A-Za-z0-9_\-]+$")
+    client_id: ClientId
 
     @model_validator(mode="after")
     def _reason_when_skipped(self) -> Outcome:

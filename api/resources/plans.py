@@ -22,6 +22,7 @@ from core.errors import Conflict, InvalidInput, NotFound
 from core.models import (
     AwareDatetime,
     BreakTaken,
+    ClientId,
     Id,
     LeftOut,
     Outcome,
@@ -351,10 +352,7 @@ class OutcomeRequest(BaseModel):
     reason: SkipReason | None = Field(None, description="why it was skipped; only for skipped")
     note: str = Field("", max_length=500)
     at: AwareDatetime = Field(description="when it happened, by the phone's clock")
-    client_id: str = Field(
-        min_length=8, max_length=64, pattern=r"^[A-Za-z0-9_\-]+$",
-        description="chosen by the phone per report: a report sent again is counted once",
-    )  # fmt: skip
+    client_id: ClientId
 
 
 @router.post(
@@ -401,10 +399,7 @@ class BreakRequest(BaseModel):
 
     break_id: str = Field(min_length=1, max_length=63, description="one of the truck's breaks in the fleet")
     start: AwareDatetime = Field(description="when it began, by the phone's clock")
-    client_id: str = Field(
-        min_length=8, max_length=64, pattern=r"^[A-Za-z0-9_\-]+$",
-        description="chosen by the phone per report: a report sent again is counted once",
-    )  # fmt: skip
+    client_id: ClientId
 
 
 @router.post(
