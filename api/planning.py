@@ -360,7 +360,8 @@ def make_plan(
         underway=underway(replaced, reports) if replaced else None,
         urgent={a.event.bin_id for a in fires if a.event.bin_id}, breaks_taken=taken, include=choices.include,
     )  # fmt: skip
-    left_out += [LeftOut(bin_id=k, reason="left out by the dispatcher for the day") for k in choices.exclude]
+    why = "left out by the dispatcher for the day"
+    left_out += [LeftOut(bin_id=k, reason=why, code="dispatcher") for k in choices.exclude]
     return Plan(
         id=0, tenant=tenant, day=day, status=PlanStatus.DRAFT, created_at=now, created_by=created_by,
         routes=tuple(routes), left_out=tuple(left_out), replaces=replaces, choices=choices,
@@ -646,7 +647,9 @@ def plan_day(
         )  # fmt: skip
     for k, (b, _, _) in stops.items():
         if k not in taken:
-            left_out.append(LeftOut(bin_id=k, reason=f"no vehicle collects {b.fraction.value}"))
+            left_out.append(
+                LeftOut(bin_id=k, reason=f"no vehicle collects {b.fraction.value}", code="no_vehicle")
+            )
     return routes, left_out
 
 
@@ -762,13 +765,11 @@ def _route_group(
     drivers = {v.id: v.driver for v in vehicles}
     vehicle_of = {v.id: v for v in vehicles}
     due = {b.id for b, _, mandatory in chosen if mandatory}
+    over = "due, but more than the trucks can collect today: a truck more or a longer shift"
     left_out += [
-        LeftOut(
-            bin_id=k,
-            reason="due, but more than the trucks can collect today: a truck more or a longer shift"
-            if k in due
-            else "optional, and not worth its detour today",
-        )
+        LeftOut(bin_id=k, reason=over, code="over_capacity")
+        if k in due
+        else LeftOut(bin_id=k, reason="optional, and not worth its detour today", code="not_worth_it")
         for k in solution.dropped
     ]
     routes = []

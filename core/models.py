@@ -352,8 +352,17 @@ class PlannedRoute(Frozen):
 
 
 class LeftOut(Frozen):
+    """A bin a plan does not collect, and why: `code` for programs (and the console's languages),
+    `reason` for people."""
+
     bin_id: str
     reason: str
+    code: Literal["", "over_capacity", "not_worth_it", "dispatcher", "no_vehicle", "reported"] = Field(
+        "",
+        description="over_capacity: due, but more than the trucks can do; not_worth_it: optional, not worth "
+        "the detour; dispatcher: left out by the dispatcher; no_vehicle: no truck takes its fraction; "
+        "reported: reported on the plan a re-plan replaces; empty on plans made before codes",
+    )
 
 
 class PlanChoices(Frozen):

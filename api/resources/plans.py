@@ -196,7 +196,7 @@ def dispatch(plan_id: Number, ctx: Ctx, who: Dispatcher) -> Plan:
         bins = {b.id: b for b in ctx.registry.bins(plan.tenant)}
         routes, gone = without_reported(plan, replaced, outcomes, fleet_of(ctx.registry, plan.tenant), bins)
         why = "reported on the plan this one replaces, after the re-plan"
-        left_out = plan.left_out + tuple(LeftOut(bin_id=k, reason=why) for k in gone)
+        left_out = plan.left_out + tuple(LeftOut(bin_id=k, reason=why, code="reported") for k in gone)
         plan = plan.model_copy(update={"routes": routes, "left_out": left_out})
     sent = ctx.registry.dispatch_plan(plan)
     record_after(ctx.registry, ctx.store, sent.tenant, [sent.day], ctx.clock())  # the day as planned

@@ -100,6 +100,17 @@ function toggle(kind, id) {
   render();
 }
 
+/** The bins the plan does not collect and why; optional ones not worth their detour only counted. */
+function leftOutList(plan) {
+  const optional = plan.left_out.filter((l) => l.code === "not_worth_it");
+  const listed = plan.left_out.filter((l) => l.code !== "not_worth_it");
+  return h("details", { class: "card left-out", id: "left-out", open: listed.some((l) => l.code === "over_capacity") },
+    h("summary", {}, `${plan.left_out.length} ${t("leftOut")}`),
+    h("ul", {}, listed.map((l) => h("li", { "data-bin": l.bin_id, "data-code": l.code },
+      h("b", {}, l.bin_id), ` · ${l.code ? t(`why_${l.code}`) : l.reason}`))),
+    optional.length ? h("p", {}, `${optional.length} ${t("why_not_worth_it")}`) : null);
+}
+
 function choiceCard() {
   const c = choices();
   const trucks = state.trucks.map((id) => h("label", { class: "truck" },
@@ -166,6 +177,7 @@ function planSection() {
   if (!plan) return [...section, h("p", { class: "card" }, t("noPlan"))];
   section.push(h("p", { class: "card", id: "plan-status" }, `#${plan.id} · ${t(plan.status)} · ${plan.routes.length} ${t("routes").toLowerCase()} · `
     + `${(plan.routes.reduce((s, r) => s + r.distance_m, 0) / 1000).toFixed(1)} ${t("km")} · ${plan.left_out.length} ${t("leftOut")}`));
+  if (plan.left_out.length) section.push(leftOutList(plan));
   section.push(h("ul", { class: "routes", id: "routes" }, plan.routes.map((r, n) => h("li", { "data-route": r.index },
     h("span", { class: "swatch", style: `background:${ROUTE_COLOURS[n % ROUTE_COLOURS.length]}` }),
     h("b", {}, r.vehicle), r.driver ? ` (${r.driver})` : "",

@@ -173,9 +173,8 @@ def test_a_replan_keeps_what_was_done_and_supersedes_the_old_plan_once_dispatche
         assert world.client.post(f"/v1/plans/{new['id']}/{step}", headers=h).status_code == 200
     sent = world.client.get(f"/v1/plans/{new['id']}", headers=h).json()
     assert meanwhile not in {v["id"] for r in sent["routes"] for v in r["visits"]}
-    assert {"bin_id": meanwhile, "reason": "reported on the plan this one replaces, after the re-plan"} in (
-        sent["left_out"]
-    )
+    reported = "reported on the plan this one replaces, after the re-plan"
+    assert {"bin_id": meanwhile, "reason": reported, "code": "reported"} in (sent["left_out"])
     assert world.client.get(f"/v1/plans/{plan['id']}", headers=h).json()["status"] == "superseded"
     assert world.client.post(f"/v1/plans/{plan['id']}/replan", json={}, headers=h).status_code == 409
     assert world.client.post(f"/v1/plans/{other['id']}/approve", headers=h).status_code == 200
@@ -429,7 +428,8 @@ def test_a_dispatcher_includes_a_bin_leaves_one_and_takes_a_truck_off_and_a_repl
     visited = {v["id"] for r in plan["routes"] for v in r["visits"] if v["kind"] == "bin"}
     assert idle in visited  # not due by its forecast: collected all the same
     assert due not in visited
-    assert {"bin_id": due, "reason": "left out by the dispatcher for the day"} in plan["left_out"]
+    dispatcher = {"bin_id": due, "reason": "left out by the dispatcher for the day", "code": "dispatcher"}
+    assert dispatcher in plan["left_out"]
     assert {r["vehicle"] for r in plan["routes"]} == {"truck-2"}  # truck-1 in the workshop
     assert plan["choices"] == {"include": [idle], "exclude": [due], "vehicles_off": ["truck-1"]}
     # a re-plan keeps the day's choices unless told otherwise

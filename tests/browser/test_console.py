@@ -84,6 +84,10 @@ def test_a_dispatcher_leaves_a_bin_and_a_truck_out_of_the_days_plan_from_the_map
     assert plan["choices"] == {"include": [], "exclude": [chosen], "vehicles_off": ["truck-1"]}
     assert {r["vehicle"] for r in plan["routes"]} == {"truck-2"}
     assert chosen not in {v["id"] for r in plan["routes"] for v in r["visits"]}
+    page.locator("#left-out summary").click()  # why it is not collected, in the console's language
+    expect(page.locator(f'#left-out li[data-bin="{chosen}"]')).to_have_text(
+        f"{chosen} · utesluten av trafikledningen i dag"
+    )
     page.reload()  # still signed in (the session keeps the key); the plan remembers what it was made with
     page.locator("#day").fill("2026-11-23")
     page.locator("#day").dispatch_event("change")
