@@ -2,25 +2,66 @@
 
 from __future__ import annotations
 
-from datetime import date
+import csv
+import io
+from datetime import date, timedelta
 from typing import Annotated
 from zoneinfo import ZoneInfo
 
 from fastapi import APIRouter, Depends
+from fastapi.responses import Response
 
 from api.auth import READ, allow, tenant_of
 from api.context import Services, services
-from api.figures import DailyKpis, day_figures
+from api.figures import DailyKpis, day_figures, days_figures
 from api.problems import responses
+from core.errors import InvalidInput
 from core.models import Principal
 
 router = APIRouter(prefix="/v1", tags=["kpis"], responses=responses(401, 403))
+Ctx = Annotated[Services, Depends(services)]
+Reader = Annotated[Principal, Depends(allow(READ))]
+LONGEST = 366  # days a range asks for at most
 
 
 @router.get("/kpis/daily", summary="a day's figures (default: today in the tenant's time zone)")
-def daily(ctx: Annotated[Services, Depends(services)], who: Annotated[Principal, Depends(allow(READ))],
-          day: date | None = None) -> DailyKpis:  # fmt: skip
+def daily(ctx: Ctx, who: Reader, day: date | None = None) -> DailyKpis:
     tenant = tenant_of(who)
     now = ctx.clock()
     day = day or now.astimezone(ZoneInfo(ctx.registry.tenant(tenant).timezone)).date()
     return day_figures(ctx.registry, ctx.store, tenant, day, now)
+
+
+def _days(ctx: Services, who: Principal, start: date | None, end: date | None) -> list[DailyKpis]:
+    tenant = tenant_of(who)
+    now = ctx.clock()
+    end = end or now.astimezone(ZoneInfo(ctx.registry.tenant(tenant).timezone)).date()
+    start = start or end - timedelta(days=29)
+    if start > end:
+        raise InvalidInput(f"start {start} is after end {end}")
+    if (end - start).days >= LONGEST:
+        raise InvalidInput(f"at most {LONGEST} days at a time, not {(end - start).days + 1}: split the range")
+    every = [start + timedelta(days=n) for n in range((end - start).days + 1)]
+    return days_figures(ctx.registry, ctx.store, tenant, every, now)
+
+
+@router.get(
+    "/kpis/days", responses=responses(422),
+    summary="each day's figures from start to end (default: the 30 days to today), oldest first",
+)  # fmt: skip
+def days(ctx: Ctx, who: Reader, start: date | None = None, end: date | None = None) -> list[DailyKpis]:
+    return _days(ctx, who, start, end)
+
+
+@router.get(
+    "/exports/kpis.csv", response_class=Response, responses=responses(422),
+    summary="each day's figures as CSV (a row a day; default: the 30 days to today), for a spreadsheet",
+)  # fmt: skip
+def days_csv(ctx: Ctx, who: Reader, start: date | None = None, end: date | None = None) -> Response:
+    out = io.StringIO()
+    writer = csv.DictWriter(out, fieldnames=list(DailyKpis.model_fields), lineterminator="\n")
+    writer.writeheader()
+    writer.writerows(k.model_dump(mode="json") for k in _days(ctx, who, start, end))
+    name = "tomning-kpis.csv"
+    return Response(out.getvalue(), media_type="text/csv; charset=utf-8",
+                    headers={"Content-Disposition": f'attachment; filename="{name}"'})  # fmt: skip

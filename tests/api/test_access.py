@@ -48,6 +48,9 @@ CASES: list[tuple[str, str, Any, set[str]]] = [
     ("GET", "/v1/plans/{plan}/routes/0", None, READERS),  # the driver of route 0 is tested below
     ("GET", "/v1/plans/{plan}/outcomes", None, ALL),
     ("GET", "/v1/kpis/daily", None, READERS),
+    ("GET", "/v1/kpis/days?start=2026-11-20", None, READERS),
+    ("GET", "/v1/exports/kpis.csv?start=2026-11-20", None, READERS),
+    ("GET", "/v1/webhooks", None, {"admin", "integration"}),
     ("GET", "/v1/keys", None, {"admin"}),
     ("POST", "/v1/keys", {"role": "viewer", "name": "wall screen"}, {"admin"}),
     ("PUT", "/v1/users/anna", {"role": "driver", "password": "correct horse battery"}, {"admin"}),

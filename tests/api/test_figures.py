@@ -96,3 +96,29 @@ def test_a_replanned_days_km_count_what_the_trucks_drove_before_the_replan(world
     assert (figures["km"], figures["routes"], figures["emptyings"]) == (expected, len(sent["routes"]), 2)
     (point,) = world.services.store.measurements("collection")  # the re-plan's dispatch wrote it again
     assert point.fields["km"] == expected
+
+
+def test_a_range_of_days_answers_a_day_each_as_json_and_as_csv_for_a_spreadsheet(world: World) -> None:
+    import csv
+    import io
+
+    plan = dispatched_plan(world)
+    viewer = world.auth("kalmar", "viewer")
+    days = world.client.get("/v1/kpis/days?start=2026-11-21&end=2026-11-23", headers=viewer).json()
+    assert [d["day"] for d in days] == ["2026-11-21", "2026-11-22", "2026-11-23"]
+    assert [d["routes"] for d in days] == [0, 0, len(plan["routes"])]
+    assert days[-1] == world.client.get("/v1/kpis/daily?day=2026-11-23", headers=viewer).json()
+    assert len(world.client.get("/v1/kpis/days", headers=viewer).json()) == 30  # the month to today
+    sheet = world.client.get("/v1/exports/kpis.csv?start=2026-11-21&end=2026-11-23", headers=viewer)
+    assert sheet.headers["content-type"].startswith("text/csv")
+    rows = list(csv.DictReader(io.StringIO(sheet.text)))
+    assert [(r["day"], r["routes"], r["km"]) for r in rows] == [
+        (d["day"], str(d["routes"]), str(d["km"])) for d in days
+    ]
+    backwards = world.client.get("/v1/kpis/days?start=2026-11-23&end=2026-11-21", headers=viewer)
+    assert (backwards.status_code, backwards.json()["detail"]) == (
+        422,
+        "start 2026-11-23 is after end 2026-11-21",
+    )
+    too_long = world.client.get("/v1/kpis/days?start=2025-01-01&end=2026-11-23", headers=viewer)
+    assert too_long.json()["detail"] == "at most 366 days at a time, not 692: split the range"
