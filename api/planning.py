@@ -66,6 +66,28 @@ class PlaceSpec(Frozen):
 class FacilitySpec(PlaceSpec):
     unload_s: float = Field(default=900.0, ge=0, le=4 * 3600)
     unload_cost_m: float = Field(default=2000.0, ge=0)
+    opens: time | None = Field(
+        None, description="local time the tip opens for trucks (with `closes`; none: always)"
+    )
+    closes: time | None = Field(None, description="local time it closes: no unloading after")
+
+    @model_validator(mode="after")
+    def _hours(self) -> FacilitySpec:
+        if (self.opens is None) != (self.closes is None):
+            raise ValueError(f"facility {self.id!r}: give both opens and closes, or neither")
+        if self.opens is not None and self.closes is not None and self.closes <= self.opens:
+            raise ValueError(f"facility {self.id!r}: closes {self.closes} is not after opens {self.opens}")
+        return self
+
+    def opening_after(self, origin: datetime) -> tuple[int, int] | None:
+        """Its hours on `origin`'s day as seconds after `origin`, as the solver takes them."""
+        if self.opens is None or self.closes is None:
+            return None
+        at = [
+            datetime.combine(origin.date(), moment, tzinfo=origin.tzinfo)
+            for moment in (self.opens, self.closes)
+        ]
+        return round((at[0] - origin).total_seconds()), round((at[1] - origin).total_seconds())
 
 
 class BreakSpec(Frozen):
@@ -700,6 +722,10 @@ def _route_group(
 ) -> list[PlannedRoute]:
     underway, breaks_taken = underway or {}, breaks_taken or {}
     shift_of = {v.id: datetime.combine(start.date(), v.shift_start, tzinfo=start.tzinfo) for v in vehicles}
+    # one clock for the problem: seconds after the earliest shift's start (a tip's hours are the same
+    # for every truck); each truck's shift, set-off and breaks lie its own shift's offset later
+    origin = min(shift_of.values())
+    offset = {k: round((at - origin).total_seconds()) for k, at in shift_of.items()}
     ready = {
         v.id: max(now or start, underway[v.id].since) if v.id in underway else now or start for v in vehicles
     }
@@ -726,9 +752,11 @@ def _route_group(
     ]
     trucks = tuple(
         Vehicle(
-            id=v.id, capacity=v.capacity_l, depot=v.depot, shift_s=v.shift_s, fixed_cost_m=v.fixed_cost_m,
-            breaks=tuple(ahead[v.id]),
-            start_at=f"{v.id}@now" if v.id in underway else None, start_s=setting_off[v.id],
+            id=v.id, capacity=v.capacity_l, depot=v.depot, shift_s=offset[v.id] + v.shift_s,
+            fixed_cost_m=v.fixed_cost_m,
+            breaks=tuple(b.model_copy(update={"earliest_s": b.earliest_s + offset[v.id],
+                                              "latest_s": b.latest_s + offset[v.id]}) for b in ahead[v.id]),
+            start_at=f"{v.id}@now" if v.id in underway else None, start_s=offset[v.id] + setting_off[v.id],
             start_load=min(v.capacity_l, underway[v.id].load_l) if v.id in underway else 0,
         )
         for v in vehicles
@@ -750,7 +778,13 @@ def _route_group(
         name="+".join(sorted(v.id for v in vehicles)),
         depots=tuple(depots),
         facilities=tuple(
-            Facility(id=f.id, location=f.location, unload_s=f.unload_s, unload_cost_m=f.unload_cost_m)
+            Facility(
+                id=f.id,
+                location=f.location,
+                unload_s=f.unload_s,
+                unload_cost_m=f.unload_cost_m,
+                opening_s=f.opening_after(origin),
+            )
             for f in fleet.facilities
         ),
         vehicles=trucks,
@@ -776,7 +810,7 @@ def _route_group(
     for n, route in enumerate(solution.routes):
         visits = []
         for seq, visit in enumerate(route.visits):
-            arrival = shift_of[route.vehicle] + timedelta(seconds=visit.arrival_s)
+            arrival = origin + timedelta(seconds=visit.arrival_s)
             if visit.kind == "stop":
                 b, fill = by_id[visit.id]
                 visits.append(PlannedVisit(
@@ -790,14 +824,15 @@ def _route_group(
                 ))  # fmt: skip
         lengths = {b.id: b.duration_s for b in vehicle_of[route.vehicle].break_windows()}
         breaks = tuple(
-            PlannedBreak(id=k, start=shift_of[route.vehicle] + timedelta(seconds=at),
-                         end=shift_of[route.vehicle] + timedelta(seconds=at + lengths[k]))
+            PlannedBreak(id=k, start=origin + timedelta(seconds=at),
+                         end=origin + timedelta(seconds=at + lengths[k]))
             for k, at in route.breaks
-            if at >= setting_off[route.vehicle]  # not one taken before a re-plan's truck set off
+            if at >= offset[route.vehicle] + setting_off[route.vehicle]  # not one before a re-plan's set-off
         )  # fmt: skip
         routes.append(PlannedRoute(
             index=first_index + n, vehicle=route.vehicle, driver=drivers[route.vehicle],
-            distance_m=round(route.distance_m, 1), duration_s=route.duration_s,
+            distance_m=round(route.distance_m, 1),
+            duration_s=max(0.0, route.duration_s - offset[route.vehicle]),
             co2_kg=round(route.distance_m / 1000 * CO2_KG_PER_KM, 1), visits=tuple(visits), breaks=breaks,
         ))  # fmt: skip
     return routes

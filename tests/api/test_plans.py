@@ -453,3 +453,56 @@ def test_a_dispatcher_includes_a_bin_leaves_one_and_takes_a_truck_off_and_a_repl
         )
         assert answer.status_code in (409, 422), answer.text
         assert answer.json()["detail"] == detail
+
+
+def test_the_tips_opening_hours_are_kept_and_a_fleet_with_half_of_them_is_refused(world: World) -> None:
+    from datetime import datetime
+
+    from tests.api.conftest import FLEET
+
+    h = world.auth("kalmar", "dispatcher")
+    body = {"day": "2026-11-23", "time_limit_s": 1}
+    before = world.client.post("/v1/plans", json=body, headers=h).json()
+    unloads = [v["arrival"] for r in before["routes"] for v in r["visits"] if v["kind"] == "facility"]
+    assert min(unloads)[11:16] < "10:00"  # always open: the trucks tip before ten
+    tip = FLEET["facilities"][0]
+    late = FLEET | {"facilities": [tip | {"opens": "10:00", "closes": "15:00"}]}
+    assert world.client.put("/v1/fleet", json=late, headers=h).status_code == 200
+    plan = world.client.post("/v1/plans", json=body, headers=h).json()
+    unloads = [datetime.fromisoformat(v["arrival"]) for r in plan["routes"] for v in r["visits"]
+               if v["kind"] == "facility"]  # fmt: skip
+    assert unloads
+    assert all("10:00" <= f"{at:%H:%M}" <= "15:00" for at in unloads), unloads  # waits for it to open
+    assert len(plan["left_out"]) == len(before["left_out"])  # and still collects what it did
+    for facility, detail in (
+        (tip | {"opens": "09:00"}, "facility 'moskogen': give both opens and closes, or neither"),
+        (
+            tip | {"opens": "15:00", "closes": "09:00"},
+            "facility 'moskogen': closes 09:00:00 is not after opens 15:00:00",
+        ),
+    ):
+        answer = world.client.put("/v1/fleet", json=FLEET | {"facilities": [facility]}, headers=h)
+        assert answer.status_code == 422
+        assert detail in answer.text
+
+
+def test_trucks_on_different_shifts_keep_their_own_hours(world: World) -> None:
+    from datetime import datetime
+
+    from tests.api.conftest import FLEET
+
+    h = world.auth("kalmar", "dispatcher")
+    early, late = FLEET["vehicles"]
+    fleet = FLEET | {
+        "vehicles": [early | {"shift_s": 3600}, late | {"shift_start": "08:00", "shift_s": 8 * 3600}]
+    }
+    assert world.client.put("/v1/fleet", json=fleet, headers=h).status_code == 200
+    plan = world.client.post("/v1/plans", json={"day": "2026-11-23", "time_limit_s": 1}, headers=h).json()
+    by_truck = {r["vehicle"]: r for r in plan["routes"]}
+    assert "truck-2" in by_truck  # the early truck's hour is not enough for the day
+    arrivals = {k: [datetime.fromisoformat(v["arrival"]) for v in r["visits"]] for k, r in by_truck.items()}
+    assert min(arrivals["truck-2"]).strftime("%H:%M") >= "08:00"
+    assert by_truck["truck-2"]["duration_s"] <= 8 * 3600
+    if "truck-1" in by_truck:
+        assert max(arrivals["truck-1"]).strftime("%H:%M") <= "07:00"
+        assert by_truck["truck-1"]["duration_s"] <= 3600
