@@ -8,7 +8,10 @@ budget: OR-Tools alone (parallel cheapest insertion, then guided local search), 
 recreate starts from. No VROOM here: it has no trips to unload, and a day's waste is several
 truckloads (bench/routing.py compares the two on CVRPLIB).
 
-    python -m bench.cityday [--quick] [--bins N] [--time-limit-s S]
+    python -m bench.cityday [--quick] [--bins N] [--time-limit-s S] [--tip-hours 06:30-15:00]
+
+`--tip-hours` gives the tip opening hours (the trucks set off at 06:00): our ruin and recreate keeps
+them (the last unloading of each route before the closing), so the reference is the same.
 """
 
 from __future__ import annotations
@@ -39,6 +42,15 @@ def due_stops(bins: list[Bin]) -> tuple[Stop, ...]:
     )
 
 
+def _hours(text: str) -> tuple[int, int]:
+    """'06:30-15:00' as seconds after the trucks set off at 06:00."""
+    try:
+        opens, closes = ((int(x[:2]) - 6) * 3600 + int(x[3:5]) * 60 for x in text.split("-"))
+    except ValueError as exc:
+        raise argparse.ArgumentTypeError(f"{text!r}: give HH:MM-HH:MM, e.g. 06:30-15:00") from exc
+    return opens, closes
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(
         description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
@@ -46,6 +58,9 @@ def main() -> None:
     parser.add_argument("--quick", action="store_true", help="500 bins, 20 s")
     parser.add_argument("--bins", type=int, default=None)
     parser.add_argument("--time-limit-s", type=float, default=None)
+    parser.add_argument(
+        "--tip-hours", type=_hours, default=None, help="the tip open from-to, e.g. 06:30-15:00"
+    )
     args = parser.parse_args()
     size = args.bins or (500 if args.quick else 2000)
     limit = args.time_limit_s or (20.0 if args.quick else 60.0)
@@ -55,7 +70,7 @@ def main() -> None:
     problem = Problem(
         name=f"city-{size}",
         depots=(Depot(id="depot", location=DEPOT),),
-        facilities=(Facility(id="moskogen", location=MOSKOGEN, unload_s=900),),
+        facilities=(Facility(id="moskogen", location=MOSKOGEN, unload_s=900, opening_s=args.tip_hours),),
         vehicles=tuple(
             Vehicle(id=f"truck-{k}", capacity=40_000, depot="depot", shift_s=10 * 3600) for k in range(1, 11)
         ),
@@ -84,6 +99,15 @@ def main() -> None:
         "peak_memory_mb": round(peak_mb),
         "ortools_alone_km": round(alone.distance_m / 1000, 1),
         "km_ratio": round(solution.distance_m / alone.distance_m, 3),
+        "tip_hours_s": args.tip_hours,
+        "tip_closings_kept": all(
+            v.arrival_s <= args.tip_hours[1]
+            for r in solution.routes
+            for v in r.visits
+            if v.kind == "facility"
+        )
+        if args.tip_hours
+        else None,
         "quick": args.quick,
     }
     console.print(summary)

@@ -14,8 +14,11 @@ several depots, and a re-plan's trucks setting off mid-day from where they are w
 (a truck that sets off loaded may unload before its first stop). Drivers' breaks too, where nothing
 else keeps a clock: a break shortens the shift by its length, and the plan takes it at the first
 departure within its window (on the road when the window opens during a drive that, with the stop
-at its end, would carry past it; not at all when the truck is home before the window closes). Time
-windows and opening hours stay with OR-Tools alone (`fits` tells which). Deterministic for a seed
+at its end, would carry past it; not at all when the truck is home before the window closes). A
+tip's opening hours too, when every tip keeps the same ones and opens before any truck could get
+there: each route must reach its last tip before the closing (breaks to come counted as taken
+before it), checked for each insertion and for each step kept. Time windows, and tips with other
+hours, stay with OR-Tools alone (`fits` tells which). Deterministic for a seed
 and a number of iterations; under a wall-clock budget the iterations done vary with the machine.
 """
 
@@ -44,11 +47,34 @@ RUIN_ORDER = np.array([4.0, 4.0, 2.0, 1.0])  # random, largest demand, farthest,
 
 def fits(problem: Problem) -> bool:
     """Whether every constraint of `problem` is one this search keeps (see the module's text)."""
-    return (
-        problem.distance_m is not None
-        and all(f.opening_s is None for f in problem.facilities)
-        and not any(s.time_window for s in problem.stops)
-    )
+    if problem.distance_m is None or any(s.time_window for s in problem.stops):
+        return False
+    hours = {f.opening_s for f in problem.facilities}
+    if not hours or hours == {None}:
+        return True
+    if len(hours) > 1:
+        return False  # tips with different hours: OR-Tools
+    ((opens, _),) = hours  # type: ignore[misc]
+    return opens <= _earliest_unload(problem)  # open before any truck can get there: nobody waits
+
+
+def _earliest_unload(problem: Problem) -> float:
+    """The soonest any truck could reach a facility: at once when it sets off loaded, else after a stop."""
+    t = problem.driving_s()
+    depots = len(problem.depots)
+    facilities = np.arange(depots, depots + len(problem.facilities))
+    places = np.arange(depots + len(problem.facilities), t.shape[0])
+    svc = np.array([s.service_time_s for s in problem.stops], dtype=np.float64)
+    depot_of = {dp.id: n for n, dp in enumerate(problem.depots)}
+    soonest = math.inf
+    for v in problem.vehicles:
+        o = depot_of[v.start_at or v.depot]
+        if v.start_load > 0:
+            soonest = min(soonest, v.start_s + float(t[o, facilities].min()))
+        elif len(places):
+            via = t[o, places] + svc + t[np.ix_(places, facilities)].min(axis=1)
+            soonest = min(soonest, v.start_s + float(via.min()))
+    return soonest
 
 
 @njit(cache=True)
@@ -121,7 +147,8 @@ def _search(iterations, t_from, t_to, m, w, a, b, where, state):  # type: ignore
     `state` holds the accepted cost and the best cost."""
     seq, brk, length, trip_load, cost, dur = w
     d, t, place, demand, svc, penalty, dep, cap, fixed, shift = m[:10]
-    neighbours, order_weights, via_c, via_t, home_c, home_t, trips, origin, load0, first_c, first_t = m[10:]
+    neighbours, order_weights, via_c, via_t, home_c, home_t, trips, origin, load0, first_c, first_t = m[10:21]
+    tail_t, close_left = m[21:]
     routes = seq.shape[0]
     stops = demand.shape[0]
     touched = np.zeros(routes, dtype=np.bool_)
@@ -233,19 +260,23 @@ def _search(iterations, t_from, t_to, m, w, a, b, where, state):  # type: ignore
                 h = dep[r]
                 src = origin[r]
                 size = length[r]
+                limit = min(shift[r], close_left[r] + tail_t[s, h])  # home in time, and tipped before closing
                 if size == 0:
                     if load0[r] + q <= cap[r]:
                         delta = fixed[r] + d[src, p] + home_c[s, h]
-                        if delta < best and t[src, p] + svc[s] + home_t[s, h] <= shift[r]:
+                        if delta < best and t[src, p] + svc[s] + home_t[s, h] <= limit:
                             best, best_r, best_k, best_mode = delta, r, 0, 0
                     if trips and load0[r] > 0:  # unload what it carries first
                         delta = fixed[r] + first_c[r, s] + home_c[s, h]
-                        if delta < best and first_t[r, s] + svc[s] + home_t[s, h] <= shift[r]:
+                        if delta < best and first_t[r, s] + svc[s] + home_t[s, h] <= limit:
                             best, best_r, best_k, best_mode = delta, r, 0, 1
                     continue
                 if not trips and trip_load[r, 0] + q > cap[r]:
                     continue  # one trip a day, and it is full
-                room = shift[r] - dur[r] - svc[s]
+                # before the last stop: the way home keeps its tip, so the closing leaves `room` as well;
+                # after it (k == size), the new last stop's tip decides: `last_room`
+                last_room = min(shift[r], close_left[r] + tail_t[s, h]) - dur[r] - svc[s]
+                room = min(shift[r], close_left[r] + tail_t[seq[r, size - 1], h]) - dur[r] - svc[s]
                 for k in range(size + 1):
                     if np.random.random() < BLINK:
                         continue
@@ -277,11 +308,14 @@ def _search(iterations, t_from, t_to, m, w, a, b, where, state):  # type: ignore
                     if k == size:
                         if trip_load[r, k - 1] + q <= cap[r]:
                             delta = d[bp, p] + home_c[s, h] - home_c[before, h]
-                            if delta < best and t[bp, p] + home_t[s, h] - home_t[before, h] <= room:
+                            if delta < best and t[bp, p] + home_t[s, h] - home_t[before, h] <= last_room:
                                 best, best_r, best_k, best_mode = delta, r, k, 0
                         if trips:
                             delta = via_c[before, s] + home_c[s, h] - home_c[before, h]
-                            if delta < best and via_t[before, s] + home_t[s, h] - home_t[before, h] <= room:
+                            if (
+                                delta < best
+                                and via_t[before, s] + home_t[s, h] - home_t[before, h] <= last_room
+                            ):
                                 best, best_r, best_k, best_mode = delta, r, k, 2
                         continue
                     after = seq[r, k]
@@ -314,7 +348,11 @@ def _search(iterations, t_from, t_to, m, w, a, b, where, state):  # type: ignore
             where[s] = r
             cost[r], dur[r] = measure(r, False)
             touched[r] = True
-        # ---- accept or undo
+        # ---- accept or undo (a ruin that moved a route's tip past its closing undoes the step)
+        fine = True
+        for r in range(routes):
+            if touched[r] and length[r] > 0:
+                fine = fine and dur[r] - tail_t[seq[r, length[r] - 1], dep[r]] <= close_left[r] + 1e-6
         total = 0.0
         for r in range(routes):
             if length[r] > 0:
@@ -322,7 +360,7 @@ def _search(iterations, t_from, t_to, m, w, a, b, where, state):  # type: ignore
         for s in range(stops):
             if where[s] < 0:
                 total += penalty[s]
-        if total < state[0] - temperature * math.log(np.random.random()):
+        if fine and total < state[0] - temperature * math.log(np.random.random()):
             state[0] = total
             _copy(w, a, touched)
             if total < state[1] - 1e-9:
@@ -379,6 +417,8 @@ class _Model(NamedTuple):
     load0: np.ndarray  # what each truck carries when it sets off
     first_c: np.ndarray  # from each truck's origin by the facility that costs least to each stop
     first_t: np.ndarray
+    tail_t: np.ndarray  # from arriving at the facility on a stop's way home to each depot: unloading, driving
+    close_left: np.ndarray  # each truck's time from setting off to the tip's closing, breaks to come aside
 
 
 class _Ways(NamedTuple):
@@ -459,8 +499,31 @@ def _model(problem: Problem) -> tuple[_Model, _Ways]:
         load0=np.array([v.start_load for v in problem.vehicles], dtype=np.int64),
         first_c=np.ascontiguousarray(first_c),
         first_t=np.ascontiguousarray(first_t),
+        tail_t=np.ascontiguousarray(_tails(problem, t, home_f)),
+        close_left=np.array([_close_left(problem, v) for v in problem.vehicles], dtype=np.float64),
     )
     return model, _Ways(via_f, home_f, first_f)
+
+
+def _tails(problem: Problem, t: np.ndarray, home_f: np.ndarray) -> np.ndarray:
+    """Seconds from arriving at each stop's facility on its way home to each depot: unloading, then home."""
+    depots = len(problem.depots)
+    out = np.zeros(home_f.shape)
+    for s in range(home_f.shape[0]):
+        for h in range(home_f.shape[1]):
+            f = int(home_f[s, h])
+            if f >= 0:
+                out[s, h] = problem.facilities[f].unload_s + t[depots + f, h]
+    return out
+
+
+def _close_left(problem: Problem, vehicle: Vehicle) -> float:
+    """A truck's seconds from setting off until the tips close (less its breaks to come); inf when they
+    keep no hours. (`fits` lets in only tips that share their hours.)"""
+    closes = [f.opening_s[1] for f in problem.facilities if f.opening_s is not None]
+    if not closes:
+        return math.inf
+    return min(closes) - vehicle.start_s - sum(b.duration_s for b in _ahead(vehicle))
 
 
 def improve(
@@ -542,6 +605,8 @@ def improve(
             best_seen = state[1]
             on_solution(round(best_seen))
     found = _solution(problem, b, ways_by, m, time.perf_counter() - started)
+    if not _keeps_hours(problem, found):  # breaks taken otherwise than reckoned: the plan it started from
+        return start.model_copy(update={"solve_s": time.perf_counter() - started})
     mandatory = {s.id for s in problem.stops if s.penalty_m is None}
     if missing := [k for k in found.dropped if k in mandatory]:
         raise InvalidInput(
@@ -580,6 +645,17 @@ class _Pauses:
             self.taken.append((b.id, round(start)))
             self.pending.pop(0)
         return clock
+
+
+def _keeps_hours(problem: Problem, solution: Solution) -> bool:
+    """Whether every unloading of `solution` falls within its facility's hours."""
+    hours = {f.id: f.opening_s for f in problem.facilities}
+    return all(
+        (window := hours.get(v.id)) is None or window[0] - 1 <= v.arrival_s <= window[1] + 1
+        for r in solution.routes
+        for v in r.visits
+        if v.kind == "facility"
+    )
 
 
 def _solution(

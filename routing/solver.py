@@ -197,6 +197,17 @@ def solve(
             clock.CumulVar(manager.NodeToIndex(node)).SetRange(
                 max(0, facility.opening_s[0]), facility.opening_s[1]
             )
+    if problem.facilities and all(f.opening_s is not None for f in problem.facilities):
+        # the last unloading is priced into the way home, not a node: the truck is home in time to have
+        # tipped before the closing (exact with one tip; with several, the latest of them)
+        depots = len(problem.depots)
+        for k, h in enumerate(homes):
+            by = max(
+                f.opening_s[1] + f.unload_s + problem.drive_s(depots + n, h)  # type: ignore[index]
+                for n, f in enumerate(problem.facilities)
+            )
+            truck = problem.vehicles[k]  # one that sets off after the closing stays home
+            clock.CumulVar(model.End(k)).SetMax(max(truck.start_s, min(truck.shift_s, math.floor(by))))
     _breaks(problem, layout, model, manager, clock)
     for node in range(len(problem.depots), len(layout.origin)):
         index = manager.NodeToIndex(node)

@@ -54,8 +54,9 @@ def town(
 def test_a_big_day_in_parts_visits_every_bin_once_and_costs_less_than_where_it_started(
     monkeypatch: pytest.MonkeyPatch,
 ) -> None:
-    # short shifts: many routes; the tip's hours are a clock, which our ruin and recreate does not keep
-    problem = town(240, trucks=16, optional_every=7, shift_h=2.5, tip_hours=(0, 12 * 3600))
+    # short shifts: many routes; a tip that opens an hour in, after trucks could get there, is a clock our
+    # ruin and recreate does not keep (trucks would wait)
+    problem = town(240, trucks=16, optional_every=7, shift_h=2.5, tip_hours=(3600, 12 * 3600))
     searched: list[int] = []
 
     def counted(part: Problem, **options: Any) -> Solution:

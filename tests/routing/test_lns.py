@@ -274,7 +274,34 @@ def test_only_problems_without_clocks_fit() -> None:
     assert lns.fits(plain.model_copy(update={"vehicles": (later,)}))  # a re-plan's truck, mid-day
     tip = plain.model_copy(update={"facilities": (Facility(id="tip"),), "distance_m": _line(3)})
     assert lns.fits(tip)
-    assert not lns.fits(tip.model_copy(update={"facilities": (Facility(id="tip", opening_s=(0, 3600)),)}))
+    open_early = tip.model_copy(update={"facilities": (Facility(id="tip", opening_s=(0, 3600)),)})
+    assert lns.fits(open_early)  # open before any truck could get there: only its closing counts
+    opens_late = tip.model_copy(update={"facilities": (Facility(id="tip", opening_s=(36_000, 40_000)),)})
+    assert not lns.fits(opens_late)  # a truck would wait for it: a clock
+    two = (Facility(id="a", opening_s=(0, 3600)), Facility(id="b", opening_s=(0, 7200)))
+    assert not lns.fits(tip.model_copy(update={"facilities": two, "distance_m": _line(4)}))
+
+
+def test_a_tips_closing_is_kept_and_the_routes_still_beat_or_tools_alone() -> None:
+    # one truck could do the town in a day; the tip closes after three hours, so the day is shared out
+    problem = town(80, trucks=6, tip_hours=(0, 3 * 3600))
+    assert lns.fits(problem)
+    theirs = solve(problem, time_limit_s=3)
+    # OR-Tools prices the last unloading into the way home: its closing holds there too
+    assert max(v.arrival_s for r in theirs.routes for v in r.visits if v.kind == "facility") <= 3 * 3600
+    ours = solve_large(problem, time_limit_s=6)
+    unloads = [v.arrival_s for r in ours.routes for v in r.visits if v.kind == "facility"]
+    assert unloads
+    assert max(unloads) <= 3 * 3600
+    assert not ours.dropped
+    assert objective(problem, ours.routes, ()) <= objective(problem, theirs.routes, theirs.dropped)
+    open_all_day = problem.model_copy(
+        update={"facilities": (problem.facilities[0].model_copy(update={"opening_s": None}),)}
+    )
+    free = solve_large(open_all_day, time_limit_s=6)
+    assert (
+        max(v.arrival_s for r in free.routes for v in r.visits if v.kind == "facility") > 3 * 3600
+    )  # it binds
 
 
 def test_solve_large_starts_from_or_tools_and_ends_near_the_best_known(x101: tuple[Problem, float]) -> None:
