@@ -215,7 +215,9 @@ class Delivery(Frozen):
     event: Event
     status: Literal["pending", "delivered", "failed"]
     attempts: int = 0
-    next_at: AwareDatetime | None = None
+    next_at: AwareDatetime | None = Field(
+        None, description="when it is tried again; for a failed one, when it was given up"
+    )
     delivered_at: AwareDatetime | None = None
     last_error: str = ""
 

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import logging
 import threading
+import time
 from datetime import UTC, date, datetime, timedelta
 from zoneinfo import ZoneInfo
 
@@ -22,6 +23,7 @@ from core.settings import Settings
 from core.timeseries import TimeSeriesStore
 
 log = logging.getLogger(__name__)
+KEEP_POSTS_DAYS = 30  # delivered and failed webhook posts, for GET /v1/webhooks/{id}/deliveries
 
 
 def plan_now(
@@ -136,9 +138,13 @@ def replan_urgent(
 def run_webhooks(settings: Settings, registry: Registry, stop: threading.Event, every_s: float = 2.0) -> None:
     """Post the tenants' events to their webhooks as they are due, until `stop` (a thread of the scheduler,
     so a long plan does not hold up a fire alarm)."""
+    pruned = 0.0
     with httpx.Client(timeout=settings.webhooks.timeout_s, follow_redirects=False) as client:
         while not stop.is_set():
             try:
+                if time.monotonic() - pruned > 3600:  # posts done with are kept 30 days, then forgotten
+                    registry.prune_outbox(datetime.now(UTC) - timedelta(days=KEEP_POSTS_DAYS))
+                    pruned = time.monotonic()
                 while deliver_due(registry, client, datetime.now(UTC),
                                   allow_private=settings.webhooks.allow_private) != (0, 0):  # fmt: skip
                     if stop.is_set():

@@ -115,11 +115,20 @@ class Hooks:
         elif retry_at is not None:
             values |= {"next_at": retry_at}
         else:
-            values |= {"status": "failed"}
+            values |= {"status": "failed", "next_at": at}  # when it was given up
         with self.engine.begin() as conn:
             conn.execute(
                 update(t.webhook_outbox).where(t.webhook_outbox.c.id == delivery_id).values(**values)
             )
+
+    def prune_outbox(self, before: datetime) -> int:
+        """Forget posts delivered before `before`, and failed ones last tried before it; pending stay."""
+        o = t.webhook_outbox.c
+        done = ((o.status == "delivered") & (o.delivered_at < before)) | (
+            (o.status == "failed") & (o.next_at < before)
+        )
+        with self.engine.begin() as conn:
+            return int(conn.execute(t.webhook_outbox.delete().where(done)).rowcount)
 
     def deliveries(self, tenant: str, hook_id: int, *, limit: int = 100) -> list[Delivery]:
         """A webhook's posts, newest first."""

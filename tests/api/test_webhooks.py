@@ -119,6 +119,11 @@ def test_a_failing_receiver_is_tried_again_later_and_given_up_in_the_end(
         assert tries == len(RETRY_S) + 1
     failed = world.client.get(f"/v1/webhooks/{hook['id']}/deliveries", headers=admin).json()[0]
     assert (failed["status"], failed["attempts"], failed["last_error"]) == ("failed", 13, "HTTP 503")
+    # posts done with are forgotten after a while; one still pending never is
+    registry.add_events([_fire()])
+    assert registry.prune_outbox(NOW) == 0  # nothing settled before the first post
+    assert registry.prune_outbox(at + timedelta(days=31)) == 2  # the delivered one and the failed one
+    assert [d.status for d in registry.deliveries("kalmar", hook["id"])] == ["pending"]
 
 
 def test_webhooks_are_refused_where_they_would_reach_inside_and_are_the_tenants_own(world: World) -> None:
