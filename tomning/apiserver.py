@@ -85,5 +85,19 @@ class Served:
 
 
 def serve(settings: Settings) -> None:
+    """The API, and beside it the webhook posts (as the scheduler also sends them: each post is claimed,
+    so the two never send one twice at once), so they go out wherever the API runs."""
+    from tomning.planner import run_webhooks
+
     with services_from(settings) as services:
-        uvicorn.run(create_app(services), host=settings.api.host, port=settings.api.port, log_level="info")
+        stop = threading.Event()
+        args = (settings, services.registry, stop)
+        hooks = threading.Thread(target=run_webhooks, args=args, name="webhooks", daemon=True)
+        hooks.start()
+        try:
+            uvicorn.run(
+                create_app(services), host=settings.api.host, port=settings.api.port, log_level="info"
+            )
+        finally:
+            stop.set()
+            hooks.join(timeout=15)

@@ -8,18 +8,19 @@ import subprocess
 import sys
 import threading
 import time
-from datetime import datetime, timedelta
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from zoneinfo import ZoneInfo
 
 import httpx
 
-from core.models import Fraction
+from core.models import Event, EventKind, Fraction
 from core.registry import Registry
 from core.settings import MqttSettings
 from core.timeseries.sqlite import SqliteStore
 from ingest.mqtt import Publisher
 from tests.api.conftest import FLEET, readings_for
+from tests.api.test_webhooks import Receiver
 from tests.harness.services import Mosquitto, free_port
 from tests.integration.test_commands import tomning
 
@@ -35,6 +36,7 @@ def test_an_operator_serves_the_api_and_a_drivers_collection_reaches_the_broker(
         "TOMNING_STORE__SQLITE_PATH": str(tmp_path / "readings.sqlite"),
         "TOMNING_MQTT__HOST": "127.0.0.1", "TOMNING_MQTT__PORT": str(mosquitto.port),
         "TOMNING_API__PORT": str(port), "TOMNING_API__PLAN_TIME_LIMIT_S": "1",
+        "TOMNING_WEBHOOKS__ALLOW_PRIVATE": "true",  # the test's receiver is on loopback
     }  # fmt: skip
     tomning("seed", cwd=tmp_path, env=env)
     with Registry.connect(env["TOMNING_REGISTRY__URL"]) as registry:
@@ -55,6 +57,7 @@ def test_an_operator_serves_the_api_and_a_drivers_collection_reaches_the_broker(
     listener.subscribe(
         "tomning/+/bins/+/collected", lambda t, p: (heard.append((t, json.loads(p))), got.set())
     )
+    receiver = Receiver()  # the municipality's alarm desk, on loopback
     server = subprocess.Popen([sys.executable, "-m", "tomning", "api"], cwd=tmp_path, env=os.environ | env)
     try:
         base = f"http://127.0.0.1:{port}"
@@ -90,7 +93,24 @@ def test_an_operator_serves_the_api_and_a_drivers_collection_reaches_the_broker(
         assert heard == [
             (f"tomning/kalmar/bins/{first['id']}/collected", {"at": "2026-11-23T08:00:00+00:00"})
         ]
+        # an alarm desk's webhook: a fire risk ingest stores is posted by the API process
+        integration = tomning("keys", "create", "--tenant", "kalmar", "--role", "integration", cwd=tmp_path,
+                              env=env).strip()  # fmt: skip
+        made = httpx.post(f"{base}/v1/webhooks", json={"url": receiver.url, "kinds": ["fire_risk"]},
+                          headers={"Authorization": f"Bearer {integration}"})  # fmt: skip
+        assert made.status_code == 201, made.text
+        with Registry.connect(env["TOMNING_REGISTRY__URL"]) as registry:
+            registry.add_events([Event(tenant="kalmar", kind=EventKind.FIRE_RISK, ts=datetime.now(UTC),
+                                       bin_id=first["id"], value=72.0)])  # fmt: skip
+        deadline = time.monotonic() + 15
+        while not receiver.posts and time.monotonic() < deadline:
+            time.sleep(0.1)
+        ((headers, body),) = receiver.posts
+        assert headers["x-tomning-event"] == "fire_risk"
+        assert json.loads(body)["event"]["bin_id"] == first["id"]
     finally:
         server.terminate()
         server.wait(timeout=20)
         listener.stop()
+        receiver.server.shutdown()
+        receiver.server.server_close()
