@@ -9,7 +9,9 @@ const state = {
   token: sessionStorage.getItem("tomning.console.token"),
   tenant: null, bins: [], etag: null, alerts: [], kpis: null, plan: null, day: null, dayOff: null,
   dayOffFor: null, qr: null, message: null, trucks: [],
-  choices: {}, // per day: the dispatcher's { include, exclude, vehicles_off } for the next plan or re-plan
+  // per day: the dispatcher's { include, exclude, vehicles_off } for the next plan or re-plan, kept in
+  // the browser until then (a reload does not lose them)
+  choices: JSON.parse(localStorage.getItem("tomning.console.choices") || "{}"),
 };
 let map = null;
 let binLayer = null;
@@ -33,6 +35,8 @@ async function api(path, options = {}) {
 
 function signOut() {
   sessionStorage.removeItem("tomning.console.token");
+  localStorage.removeItem("tomning.console.choices"); // the next to sign in may be another municipality's
+  state.choices = {};
   state.token = null;
   render();
 }
@@ -97,6 +101,7 @@ function toggle(kind, id) {
   if (kind !== "vehicles_off") for (const k of ["include", "exclude"]) c[k] = c[k].filter((x) => x !== id);
   else c[kind] = c[kind].filter((x) => x !== id);
   if (!had) c[kind].push(id);
+  localStorage.setItem("tomning.console.choices", JSON.stringify(state.choices));
   render();
 }
 

@@ -76,6 +76,11 @@ def test_a_dispatcher_leaves_a_bin_and_a_truck_out_of_the_days_plan_from_the_map
     chosen = page.locator(".bin-popup").get_attribute("data-bin")
     page.locator('.bin-popup button[data-choice="exclude"]').click()
     expect(page.locator("#choice-exclude")).to_have_text(f"Töms inte i dag: {chosen}")
+    page.reload()  # the choices wait in the browser for the plan: a reload keeps them
+    page.locator("#day").fill("2026-11-23")
+    page.locator("#day").dispatch_event("change")
+    expect(page.locator("#choice-exclude")).to_have_text(f"Töms inte i dag: {chosen}")
+    expect(page.locator('input[data-truck="truck-1"]')).not_to_be_checked()
     page.locator("#make-plan").click()
     expect(page.locator("#plan-status")).to_contain_text("utkast", timeout=30_000)
     (plan,) = world.client.get("/v1/plans?day=2026-11-23", headers=world.auth("kalmar", "viewer")).json()[
