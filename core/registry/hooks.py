@@ -9,7 +9,7 @@ from collections.abc import Iterable, Sequence
 from datetime import datetime, timedelta
 from typing import Any
 
-from sqlalchemy import Connection, Engine, insert, or_, select, update
+from sqlalchemy import Connection, Engine, insert, literal, or_, select, update
 
 from core.errors import NotFound
 from core.models import Delivery, Event, EventKind, Webhook
@@ -23,7 +23,7 @@ class Hooks:
     is an event posted (at least once)."""
 
     engine: Engine
-    _hooks_seen: dict[str, tuple[float, list[tuple[int, frozenset[str]]]]]
+    _hooks_seen: dict[str, tuple[float, bool]]
 
     def add_webhook(self, tenant: str, url: str, kinds: Iterable[EventKind], *, at: datetime,
                     by: str) -> tuple[Webhook, str]:  # fmt: skip
@@ -58,26 +58,32 @@ class Hooks:
             conn.execute(t.webhooks.delete().where(t.webhooks.c.id == hook_id))
         self._hooks_seen.pop(tenant, None)
 
-    def _hooks_of(self, conn: Connection, tenant: str) -> list[tuple[int, frozenset[str]]]:
+    def _has_hooks(self, conn: Connection, tenant: str) -> bool:
+        """Whether `tenant` has webhooks, by a look at most `HOOKS_SEEN_S` old (events are stored often)."""
         seen = self._hooks_seen.get(tenant)
         if seen is None or time.monotonic() - seen[0] > HOOKS_SEEN_S:
-            c = t.webhooks.c
-            rows = conn.execute(select(c.id, c.kinds).where(c.tenant == tenant)).all()
-            seen = (time.monotonic(), [(r.id, frozenset(r.kinds.split(","))) for r in rows])
+            found = conn.execute(
+                select(t.webhooks.c.id).where(t.webhooks.c.tenant == tenant).limit(1)
+            ).first()
+            seen = (time.monotonic(), found is not None)
             self._hooks_seen[tenant] = seen
         return seen[1]
 
     def enqueue(self, conn: Connection, events: Sequence[Event]) -> None:
-        """Each event, for each of its tenant's webhooks that asks for its kind, into the outbox."""
-        rows = [
-            {"webhook_id": hook_id, "tenant": e.tenant, "event": e.model_dump_json(), "status": "pending",
-             "attempts": 0, "next_at": None, "claimed_until": None, "delivered_at": None, "last_error": ""}
-            for e in events
-            for hook_id, kinds in self._hooks_of(conn, e.tenant)
-            if e.kind.value in kinds
-        ]  # fmt: skip
-        if rows:
-            conn.execute(insert(t.webhook_outbox), rows)
+        """Each event, for each of its tenant's webhooks that asks for its kind, into the outbox: chosen in
+        the same statement, so a webhook deleted meanwhile by another process is not posted to (nor can
+        it fail the events' transaction). A tenant seen without webhooks costs no statement."""
+        w, o = t.webhooks.c, t.webhook_outbox
+        for e in events:
+            if not self._has_hooks(conn, e.tenant):
+                continue
+            wanted = (literal(",") + w.kinds + literal(",")).contains(f",{e.kind.value},")
+            rows = select(
+                w.id, literal(e.tenant), literal(e.model_dump_json()), literal("pending"), literal(0),
+                literal(""),
+            ).where(w.tenant == e.tenant, wanted)  # fmt: skip
+            columns = ["webhook_id", "tenant", "event", "status", "attempts", "last_error"]
+            conn.execute(insert(o).from_select(columns, rows))
 
     def claim_due(
         self, now: datetime, *, limit: int = 50, lease_s: float = 60

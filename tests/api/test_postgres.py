@@ -47,3 +47,13 @@ def test_webhook_posts_are_queued_with_their_events_and_claimed_once_on_postgres
     registry.settle(delivery.id, NOW, error="HTTP 502", retry_at=NOW + timedelta(seconds=30))
     assert registry.claim_due(NOW + timedelta(seconds=10)) == []
     assert len(registry.claim_due(NOW + timedelta(seconds=30))) == 1
+    # another process deletes the webhook while this one still believes the tenant has one: its events
+    # are stored all the same, and nothing is queued for the webhook gone
+    from core.registry import schema
+
+    with registry.engine.begin() as conn:
+        conn.execute(schema.webhook_outbox.delete())
+        conn.execute(schema.webhooks.delete())
+    registry.add_events([Event(tenant="kalmar", kind=EventKind.FIRE_RISK, ts=NOW, bin_id=BIN, value=75.0)])
+    assert [e.value for e in registry.events("kalmar", kind="fire_risk")][-1] == 75.0
+    assert registry.claim_due(NOW + timedelta(hours=1)) == []
