@@ -363,11 +363,17 @@ def make_plan(
     due whatever their fill, bins left for the day, trucks that do not run."""
     zone = ZoneInfo(registry.tenant(tenant).timezone)
     replaced = registry.plan(tenant, replaces) if replaces is not None else None
-    if choices is None:
-        choices = replaced.choices if replaced is not None else PlanChoices()
+    every_bin = registry.bins(tenant)
+    if choices is None:  # kept from the plan replaced: less bins and trucks gone since (no refusal then)
+        kept = replaced.choices if replaced is not None else PlanChoices()
+        here, trucks = {b.id for b in every_bin}, {v.id for v in fleet.vehicles}
+        choices = PlanChoices(
+            include=tuple(k for k in kept.include if k in here),
+            exclude=tuple(k for k in kept.exclude if k in here),
+            vehicles_off=tuple(k for k in kept.vehicles_off if k in trucks),
+        )
     reports = registry.outcomes(tenant, plan_id=replaces) if replaced is not None else []
     skip = {o.bin_id for o in reports} | set(choices.exclude)
-    every_bin = registry.bins(tenant)
     fleet = _chosen(fleet, choices, {b.id for b in every_bin})
     bins = [b for b in every_bin if b.id not in skip]
     predicted = forecasts(registry, store, tenant, now, bins)

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from datetime import date, datetime, timedelta
-from typing import Annotated, Literal
+from typing import Annotated, Any, Literal, TypeVar
 from zoneinfo import ZoneInfo
 
 from fastapi import APIRouter, Depends, Query, Request
@@ -107,11 +107,7 @@ class PlanRequest(BaseModel):
     )
 
     def choices(self) -> PlanChoices:
-        try:
-            return PlanChoices(include=tuple(self.include), exclude=tuple(self.exclude),
-                               vehicles_off=tuple(self.vehicles_off))  # fmt: skip
-        except ValidationError as exc:
-            raise InvalidInput(exc.errors()[0]["msg"].removeprefix("Value error, ")) from exc
+        return _valid(PlanChoices, self.model_dump(include={"include", "exclude", "vehicles_off"}))
 
 
 class ReplanRequest(BaseModel):
@@ -120,14 +116,24 @@ class ReplanRequest(BaseModel):
     exclude: list[Id] | None = Field(None, max_length=10_000, description="default: the replaced plan's")
     vehicles_off: list[str] | None = Field(None, max_length=1_000, description="default: the replaced plan's")
 
-    def choices(self, before: PlanChoices) -> PlanChoices:
+    def choices(self, before: PlanChoices) -> PlanChoices | None:
+        """The replaced plan's choices with those asked for instead; None when none are (the re-plan keeps
+        them, less bins and trucks gone since)."""
         asked = {
             k: tuple(v) for k in ("include", "exclude", "vehicles_off") if (v := getattr(self, k)) is not None
         }
-        try:
-            return PlanChoices.model_validate(before.model_dump() | asked)
-        except ValidationError as exc:
-            raise InvalidInput(exc.errors()[0]["msg"].removeprefix("Value error, ")) from exc
+        return _valid(PlanChoices, before.model_dump() | asked) if asked else None
+
+
+Valid = TypeVar("Valid", bound=BaseModel)
+
+
+def _valid(model: type[Valid], fields: dict[str, Any]) -> Valid:
+    """`model` from `fields`, or a 422 with what its own checks say (e.g. bins both in and out)."""
+    try:
+        return model.model_validate(fields)
+    except ValidationError as exc:
+        raise InvalidInput(exc.errors()[0]["msg"].removeprefix("Value error, ")) from exc
 
 
 def _search_time(ctx: Services, asked: float | None) -> float:
@@ -370,10 +376,8 @@ def report(plan_id: Number, body: OutcomeRequest, ctx: Ctx, who: Reporter) -> Re
     # a report on a plan re-planned meanwhile still counts: the phone was offline, the work was done
     if plan.status not in (PlanStatus.DISPATCHED, PlanStatus.SUPERSEDED):
         raise Conflict(f"plan {plan_id} is {plan.status.value}: outcomes are reported on dispatched plans")
-    try:
-        outcome = Outcome(tenant=tenant, plan_id=plan_id, by=who.subject or who.key_id, **body.model_dump())
-    except ValidationError as exc:
-        raise InvalidInput(exc.errors()[0]["msg"].removeprefix("Value error, ")) from exc
+    outcome = _valid(Outcome, {"tenant": tenant, "plan_id": plan_id, "by": who.subject or who.key_id,
+                                **body.model_dump()})  # fmt: skip
     stored, new = ctx.registry.add_outcome(outcome)
     if new and stored.status is OutcomeStatus.COLLECTED:
         for hook in ctx.on_collected:

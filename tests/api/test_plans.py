@@ -441,6 +441,12 @@ def test_a_dispatcher_includes_a_bin_leaves_one_and_takes_a_truck_off_and_a_repl
     back = world.client.post(f"/v1/plans/{plan['id']}/replan", json={"time_limit_s": 1, "vehicles_off": []},
                              headers=h).json()  # fmt: skip
     assert (back["choices"]["vehicles_off"], back["choices"]["include"]) == ([], [idle])
+    # a bin removed since is dropped from the choices a re-plan keeps (as the scheduler's fire re-plan
+    # keeps them), not a reason to refuse it
+    world.services.registry.delete_bin("kalmar", due)
+    kept = world.client.post(f"/v1/plans/{plan['id']}/replan", json={"time_limit_s": 1}, headers=h)
+    assert kept.status_code == 201, kept.text
+    assert kept.json()["choices"] == {"include": [idle], "exclude": [], "vehicles_off": ["truck-1"]}
     # what cannot be: said plainly
     for body, detail in (
         ({"include": ["no-such-bin"]}, "no such bins: no-such-bin"),
