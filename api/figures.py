@@ -16,7 +16,7 @@ from zoneinfo import ZoneInfo
 from pydantic import BaseModel, Field
 
 from api.planning import fleet_of, road_matrices, underway
-from core.errors import StoreUnavailable
+from core.errors import InvalidInput, StoreUnavailable
 from core.models import EventKind, Location, OutcomeStatus, Plan, PlanStatus
 from core.operations import CO2_KG_PER_KM, collection_day
 from core.registry import Registry
@@ -124,6 +124,20 @@ def day_figures(
         mean_fill_at_emptying=round(sum(fills) / len(fills), 3) if fills else None, overflows=len(over),
         overflow_bin_hours=round(hours, 1), devices_silent=silent,
     )  # fmt: skip
+
+
+LONGEST_RANGE = 366  # days asked for at once, at most
+
+
+def day_range(first: date, last: date) -> list[date]:
+    """Every day from `first` to `last`; refused back to front or longer than `LONGEST_RANGE`."""
+    if first > last:
+        raise InvalidInput(f"start {first} is after end {last}")
+    if (last - first).days >= LONGEST_RANGE:
+        raise InvalidInput(
+            f"at most {LONGEST_RANGE} days at a time, not {(last - first).days + 1}: split the range"
+        )
+    return [first + timedelta(days=n) for n in range((last - first).days + 1)]
 
 
 def days_figures(

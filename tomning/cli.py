@@ -477,7 +477,7 @@ def figures_command(
     from rich.console import Console
     from rich.table import Table
 
-    from api.figures import days_figures, record_days
+    from api.figures import day_range, days_figures, record_days
     from core.errors import TomningError
     from core.settings import get_settings
     from core.timeseries import open_store
@@ -491,13 +491,9 @@ def figures_command(
             zone = ZoneInfo(registry.tenant(tenant).timezone)
             last = date.fromisoformat(until) if until else now.astimezone(zone).date()
             first = date.fromisoformat(since) if since else last - timedelta(days=6)
+            days = day_range(first, last)
         except (TomningError, ValueError) as exc:
             raise typer.BadParameter(str(exc)) from exc
-        if first > last:
-            raise typer.BadParameter(f"--from {first} is after --to {last}")
-        if (last - first).days > 366:
-            raise typer.BadParameter("at most a year at a time: split the range")
-        days = [first + timedelta(days=n) for n in range((last - first).days + 1)]
         store = open_store(settings.store)
         try:
             rows = (record_days if write else days_figures)(registry, store, tenant, days, now)

@@ -13,15 +13,13 @@ from fastapi.responses import Response
 
 from api.auth import READ, allow, tenant_of
 from api.context import Services, services
-from api.figures import DailyKpis, day_figures, days_figures
+from api.figures import DailyKpis, day_figures, day_range, days_figures
 from api.problems import responses
-from core.errors import InvalidInput
 from core.models import Principal
 
 router = APIRouter(prefix="/v1", tags=["kpis"], responses=responses(401, 403))
 Ctx = Annotated[Services, Depends(services)]
 Reader = Annotated[Principal, Depends(allow(READ))]
-LONGEST = 366  # days a range asks for at most
 
 
 @router.get("/kpis/daily", summary="a day's figures (default: today in the tenant's time zone)")
@@ -37,12 +35,7 @@ def _days(ctx: Services, who: Principal, start: date | None, end: date | None) -
     now = ctx.clock()
     end = end or now.astimezone(ZoneInfo(ctx.registry.tenant(tenant).timezone)).date()
     start = start or end - timedelta(days=29)
-    if start > end:
-        raise InvalidInput(f"start {start} is after end {end}")
-    if (end - start).days >= LONGEST:
-        raise InvalidInput(f"at most {LONGEST} days at a time, not {(end - start).days + 1}: split the range")
-    every = [start + timedelta(days=n) for n in range((end - start).days + 1)]
-    return days_figures(ctx.registry, ctx.store, tenant, every, now)
+    return days_figures(ctx.registry, ctx.store, tenant, day_range(start, end), now)
 
 
 @router.get(

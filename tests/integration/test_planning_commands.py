@@ -189,7 +189,7 @@ def test_tomning_figures_writes_each_days_figures_for_the_dashboard(tmp_path: Pa
         cwd=tmp_path, env=os.environ | env, capture_output=True, text=True, check=False,
     )  # fmt: skip
     assert backwards.returncode == 2
-    assert f"--from {today} is after --to {first}" in backwards.stderr
+    assert f"start {today} is after end {first}" in backwards.stderr
 
 
 def test_tomning_plan_takes_the_dispatchers_choices(tmp_path: Path) -> None:
