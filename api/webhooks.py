@@ -1,6 +1,7 @@
 """Posting a tenant's events to its webhooks: signed, retried with a growing wait, then given up.
 
-The scheduler (`tomning scheduler`) sends what is due every few seconds. A post is JSON
+`run_webhooks` sends what is due every two seconds, from a thread of `tomning api` and of `tomning
+scheduler` (each post is claimed first, so the two never send one at once). A post is JSON
 `{"delivery": id, "webhook": id, "event": {...}}` with `X-Tomning-Event` (the kind),
 `X-Tomning-Delivery` (the id: a receiver that sees it twice has it already) and
 `X-Tomning-Signature: sha256=<hex HMAC-SHA256 of the body with the webhook's secret>`. Any 2xx is
@@ -16,8 +17,10 @@ import ipaddress
 import json
 import logging
 import socket
+import threading
+import time
 from concurrent.futures import ThreadPoolExecutor
-from datetime import datetime, timedelta
+from datetime import UTC, datetime, timedelta
 from urllib.parse import urlsplit
 
 import httpx
@@ -25,10 +28,12 @@ import httpx
 from core.errors import InvalidInput
 from core.models import Delivery
 from core.registry import Registry
+from core.settings import Settings
 
 log = logging.getLogger(__name__)
 RESOLVE_S = 3.0  # a name that takes longer is refused (the API answers meanwhile)
 _resolver = ThreadPoolExecutor(4, thread_name_prefix="webhook-dns")
+KEEP_POSTS_DAYS = 30  # delivered and failed posts, for GET /v1/webhooks/{id}/deliveries
 RETRY_S = (30, 60, 120, 300, 600, 1800, 3600, 3600, 3600, 3600, 3600, 3600)  # after each failed try
 
 
@@ -96,3 +101,22 @@ def deliver_due(registry: Registry, client: httpx.Client, now: datetime, *, allo
                     delivery.event.kind.value, error,
                     f"tried again at {retry_at:%H:%M:%S}" if retry_at else "given up")  # fmt: skip
     return delivered, failed
+
+
+def run_webhooks(settings: Settings, registry: Registry, stop: threading.Event, every_s: float = 2.0) -> None:
+    """Post the tenants' events to their webhooks as they are due, until `stop` (a thread of its own, so a
+    long route search does not hold up a fire alarm)."""
+    pruned = 0.0
+    with httpx.Client(timeout=settings.webhooks.timeout_s, follow_redirects=False) as client:
+        while not stop.is_set():
+            try:
+                if time.monotonic() - pruned > 3600:  # posts done with are kept 30 days, then forgotten
+                    registry.prune_outbox(datetime.now(UTC) - timedelta(days=KEEP_POSTS_DAYS))
+                    pruned = time.monotonic()
+                while deliver_due(registry, client, datetime.now(UTC),
+                                  allow_private=settings.webhooks.allow_private) != (0, 0):  # fmt: skip
+                    if stop.is_set():
+                        return
+            except Exception:  # the registry away for a moment: the outbox keeps them, try again
+                log.exception("webhooks: posting failed; trying again in %.0f s", every_s)
+            stop.wait(every_s)

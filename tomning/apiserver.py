@@ -14,6 +14,7 @@ import uvicorn
 
 from api.app import create_app
 from api.context import Services
+from api.webhooks import run_webhooks
 from core import topics
 from core.settings import Settings
 from core.timeseries import open_store
@@ -87,8 +88,6 @@ class Served:
 def serve(settings: Settings) -> None:
     """The API, and beside it the webhook posts (as the scheduler also sends them: each post is claimed,
     so the two never send one twice at once), so they go out wherever the API runs."""
-    from tomning.planner import run_webhooks
-
     with services_from(settings) as services:
         stop = threading.Event()
         args = (settings, services.registry, stop)

@@ -4,18 +4,16 @@ from __future__ import annotations
 
 import logging
 import threading
-import time
 from datetime import UTC, date, datetime, timedelta
 from zoneinfo import ZoneInfo
 
-import httpx
 from rich.console import Console
 from rich.progress import BarColumn, Progress, TextColumn, TimeElapsedColumn
 from rich.table import Table
 
 from api.figures import record_after
 from api.planning import day_off, fleet_of, make_plan, next_workday, saved_fleet
-from api.webhooks import deliver_due
+from api.webhooks import run_webhooks
 from core.errors import Conflict
 from core.models import AlertStatus, EventKind, Plan, PlanChoices, PlanStatus
 from core.registry import Registry
@@ -23,7 +21,6 @@ from core.settings import Settings
 from core.timeseries import TimeSeriesStore
 
 log = logging.getLogger(__name__)
-KEEP_POSTS_DAYS = 30  # delivered and failed webhook posts, for GET /v1/webhooks/{id}/deliveries
 
 
 def plan_now(
@@ -133,25 +130,6 @@ def replan_urgent(
                     ", ".join(burning), plan.id, stored.id)  # fmt: skip
         made.append(stored)
     return made
-
-
-def run_webhooks(settings: Settings, registry: Registry, stop: threading.Event, every_s: float = 2.0) -> None:
-    """Post the tenants' events to their webhooks as they are due, until `stop` (a thread of the scheduler,
-    so a long plan does not hold up a fire alarm)."""
-    pruned = 0.0
-    with httpx.Client(timeout=settings.webhooks.timeout_s, follow_redirects=False) as client:
-        while not stop.is_set():
-            try:
-                if time.monotonic() - pruned > 3600:  # posts done with are kept 30 days, then forgotten
-                    registry.prune_outbox(datetime.now(UTC) - timedelta(days=KEEP_POSTS_DAYS))
-                    pruned = time.monotonic()
-                while deliver_due(registry, client, datetime.now(UTC),
-                                  allow_private=settings.webhooks.allow_private) != (0, 0):  # fmt: skip
-                    if stop.is_set():
-                        return
-            except Exception:  # the registry away for a moment: the outbox keeps them, try again
-                log.exception("webhooks: posting failed; trying again in %.0f s", every_s)
-            stop.wait(every_s)
 
 
 def run_scheduler(settings: Settings, registry: Registry, store: TimeSeriesStore, stop: threading.Event,

@@ -15,7 +15,7 @@ from typing import Any
 import httpx
 import pytest
 
-from api.webhooks import RETRY_S, deliver_due
+from api.webhooks import RETRY_S, deliver_due, run_webhooks
 from core.models import Event, EventKind
 from core.settings import Settings, WebhookSettings
 from tests.api.conftest import NOW, World
@@ -152,8 +152,6 @@ def test_webhooks_are_refused_where_they_would_reach_inside_and_are_the_tenants_
 def test_the_schedulers_webhook_thread_posts_an_event_within_seconds(
     world: World, receiver: Receiver
 ) -> None:
-    from tomning.planner import run_webhooks
-
     settings = Settings(webhooks=WebhookSettings(allow_private=True))
     registry = world.services.registry
     registry.add_webhook("kalmar", receiver.url, [EventKind.FIRE_RISK], at=NOW, by="test")
