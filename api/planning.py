@@ -140,11 +140,12 @@ class VehicleSpec(Frozen):
         start = datetime.combine(date.min, self.shift_start)
         return round((datetime.combine(date.min, moment) - start).total_seconds()) % 86_400
 
-    def break_windows(self) -> tuple[Break, ...]:
-        """Its breaks in seconds after its shift starts, as the solver takes them."""
+    def break_windows(self, after_s: int = 0) -> tuple[Break, ...]:
+        """Its breaks in seconds after its shift starts (plus `after_s`: a problem's clock may start with
+        an earlier shift), as the solver takes them."""
         return tuple(
-            Break(id=b.id, earliest_s=self._into_shift(b.earliest), latest_s=self._into_shift(b.latest),
-                  duration_s=b.minutes * 60)
+            Break(id=b.id, earliest_s=after_s + self._into_shift(b.earliest),
+                  latest_s=after_s + self._into_shift(b.latest), duration_s=b.minutes * 60)
             for b in self.breaks
         )  # fmt: skip
 
@@ -735,7 +736,6 @@ def _route_group(
     ready = {
         v.id: max(now or start, underway[v.id].since) if v.id in underway else now or start for v in vehicles
     }
-    ahead = {v.id: [p for p in v.break_windows() if p.id not in breaks_taken.get(v.id, {})] for v in vehicles}
     for v in vehicles:  # a driver on a break sets off when it ends
         for pause in v.break_windows():
             if (began := breaks_taken.get(v.id, {}).get(pause.id)) is not None:
@@ -760,8 +760,7 @@ def _route_group(
         Vehicle(
             id=v.id, capacity=v.capacity_l, depot=v.depot, shift_s=offset[v.id] + v.shift_s,
             fixed_cost_m=v.fixed_cost_m,
-            breaks=tuple(b.model_copy(update={"earliest_s": b.earliest_s + offset[v.id],
-                                              "latest_s": b.latest_s + offset[v.id]}) for b in ahead[v.id]),
+            breaks=tuple(b for b in v.break_windows(offset[v.id]) if b.id not in breaks_taken.get(v.id, {})),
             start_at=f"{v.id}@now" if v.id in underway else None, start_s=offset[v.id] + setting_off[v.id],
             start_load=min(v.capacity_l, underway[v.id].load_l) if v.id in underway else 0,
         )

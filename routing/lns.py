@@ -506,15 +506,14 @@ def _model(problem: Problem) -> tuple[_Model, _Ways]:
 
 
 def _tails(problem: Problem, t: np.ndarray, home_f: np.ndarray) -> np.ndarray:
-    """Seconds from arriving at each stop's facility on its way home to each depot: unloading, then home."""
+    """Seconds from arriving at each stop's facility on its way home to each depot: unloading, then home
+    (0 without facilities)."""
+    if not problem.facilities:
+        return np.zeros(home_f.shape)
     depots = len(problem.depots)
-    out = np.zeros(home_f.shape)
-    for s in range(home_f.shape[0]):
-        for h in range(home_f.shape[1]):
-            f = int(home_f[s, h])
-            if f >= 0:
-                out[s, h] = problem.facilities[f].unload_s + t[depots + f, h]
-    return out
+    unload = np.array([f.unload_s for f in problem.facilities], dtype=np.float64)
+    home = np.arange(home_f.shape[1])[None, :]
+    return np.where(home_f >= 0, unload[home_f] + t[depots + home_f, home], 0.0)
 
 
 def _close_left(problem: Problem, vehicle: Vehicle) -> float:
