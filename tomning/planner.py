@@ -14,7 +14,7 @@ from rich.table import Table
 from api.figures import record_after
 from api.planning import day_off, fleet_of, make_plan, next_workday, saved_fleet
 from api.webhooks import run_webhooks
-from core.errors import Conflict
+from core.errors import TomningError
 from core.models import AlertStatus, EventKind, Plan, PlanChoices, PlanStatus
 from core.registry import Registry
 from core.settings import Settings
@@ -121,7 +121,7 @@ def replan_urgent(
         try:
             new = make_plan(registry, store, tenant=tenant.id, day=today, fleet=fleet, created_by="scheduler",
                             now=now, time_limit_s=time_limit_s, replaces=plan.id)  # fmt: skip
-        except Conflict as exc:
+        except TomningError as exc:  # a plan that cannot be made is said, and the scheduler goes on
             log.warning("%s: fire risk at %s, and no re-plan: %s", tenant.id, ", ".join(burning), exc)
             continue
         stored = registry.add_plan(new.model_copy(update={"status": PlanStatus.DISPATCHED}))
@@ -172,8 +172,8 @@ def run_scheduler(settings: Settings, registry: Registry, store: TimeSeriesStore
                     plan = plan_now(registry, store, tenant=tenant_id, day=day, by="scheduler",
                                     time_limit_s=settings.api.plan_time_limit_s)  # fmt: skip
                     console.print(summary(plan))
-                except Conflict as exc:
-                    log.warning("%s: %s", tenant_id, exc)
+                except TomningError as exc:  # e.g. every shift over, a tip closed all day: said, not fatal
+                    log.warning("%s: no plan for %s: %s", tenant_id, day.isoformat(), exc)
                 planned.add((tenant_id, day))
         later = [(due - datetime.now(UTC)).total_seconds() for due, _, _ in upcoming]
         stop.wait(min([30.0, *(w for w in later if w > 0)]))

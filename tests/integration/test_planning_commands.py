@@ -211,3 +211,17 @@ def test_tomning_plan_takes_the_dispatchers_choices(tmp_path: Path) -> None:
     )  # fmt: skip
     assert refused.returncode == 2
     assert "no such bins: no-such-bin" in refused.stdout
+
+
+def test_a_plan_that_cannot_be_made_is_logged_and_the_scheduler_goes_on(
+    tmp_path: Path, caplog: pytest.LogCaptureFixture
+) -> None:
+    env = _seeded(tmp_path)
+    tip = FLEET["facilities"][0] | {"opens": "03:00", "closes": "04:00"}  # shut before the trucks set off
+    shut = FleetSpec.model_validate(
+        FLEET | {"workdays": list(range(7)), "holidays": None, "facilities": [tip]}
+    )
+    with caplog.at_level("WARNING", logger="tomning.planner"):
+        assert _run_scheduler(tmp_path, env, shut, wait_for_plan=False) == []
+    tomorrow = (datetime.now(UTC).astimezone(STOCKHOLM) + timedelta(days=1)).date()
+    assert f"kalmar: no plan for {tomorrow.isoformat()}: facility 'moskogen' is closed all day" in caplog.text
