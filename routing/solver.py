@@ -197,17 +197,7 @@ def solve(
             clock.CumulVar(manager.NodeToIndex(node)).SetRange(
                 max(0, facility.opening_s[0]), facility.opening_s[1]
             )
-    if problem.facilities and all(f.opening_s is not None for f in problem.facilities):
-        # the last unloading is priced into the way home, not a node: the truck is home in time to have
-        # tipped before the closing (exact with one tip; with several, the latest of them)
-        depots = len(problem.depots)
-        for k, h in enumerate(homes):
-            by = max(
-                f.opening_s[1] + f.unload_s + problem.drive_s(depots + n, h)  # type: ignore[index]
-                for n, f in enumerate(problem.facilities)
-            )
-            truck = problem.vehicles[k]  # one that sets off after the closing stays home
-            clock.CumulVar(model.End(k)).SetMax(max(truck.start_s, min(truck.shift_s, math.floor(by))))
+    _last_unloading(problem, layout, model, manager, clock, homes)
     _breaks(problem, layout, model, manager, clock)
     for node in range(len(problem.depots), len(layout.origin)):
         index = manager.NodeToIndex(node)
@@ -231,6 +221,17 @@ def solve(
         assignment = model.SolveFromAssignmentWithParameters(start, parameters)
     else:
         assignment = model.SolveWithParameters(parameters)
+    left = time_limit_s - (time.perf_counter() - started)
+    if (
+        assignment is None
+        and model.status() == routing_enums_pb2.RoutingSearchStatus.ROUTING_FAIL
+        and left > 0
+    ):
+        # insertion never adds a trip to the tip on its own (an optional node that costs): where a
+        # route can end only by one (the tip on its way home closed by then), build paths instead
+        parameters.first_solution_strategy = routing_enums_pb2.FirstSolutionStrategy.PATH_CHEAPEST_ARC
+        parameters.time_limit.FromMilliseconds(int(left * 1000))
+        assignment = model.SolveWithParameters(parameters)
     if assignment is None:
         raise InvalidInput(f"no plan serves problem {problem.name!r} (solver status {model.status()})")
     routes = tuple(
@@ -251,6 +252,51 @@ def solve(
         distance_m=sum(r.distance_m for r in routes),
         solve_s=time.perf_counter() - started,
     )
+
+
+def _last_unloading(
+    problem: Problem,
+    layout: _Layout,
+    model: pywrapcp.RoutingModel,
+    manager: pywrapcp.RoutingIndexManager,
+    clock: pywrapcp.RoutingDimension,
+    homes: list[int],
+) -> None:
+    """The last unloading is priced into the way home, not a node, so its tip's closing is kept here.
+
+    Every truck is home in time to have tipped before the latest closing: exact with one tip. With
+    tips that close at different times, a stop whose way home goes by a tip closing earlier than
+    that may be a route's last only while that tip is still open; else a truck ends by a visit to
+    another tip (a node, whose own hours hold)."""
+    if not any(f.opening_s for f in problem.facilities):
+        return
+    d, at, _ = _nodes(problem, layout)
+    drive, base = problem.driving_s(), len(problem.depots)
+    solver, longest = model.solver(), max(v.shift_s for v in problem.vehicles) + 1
+    for h in sorted(set(homes)):
+        ends = [model.End(k) for k, home in enumerate(homes) if home == h]
+        latest = {  # the time home of a truck that tips at each tip just before its closing
+            f: facility.opening_s[1] + facility.unload_s + drive[base + f, h]
+            for f, facility in enumerate(problem.facilities)
+            if facility.opening_s is not None
+        }
+        bound = max(latest.values()) if len(latest) == len(problem.facilities) else None
+        for k, home in enumerate(homes):
+            truck = problem.vehicles[k]  # one that sets off after the closing stays home
+            if bound is not None and home == h:
+                clock.CumulVar(model.End(k)).SetMax(max(truck.start_s, min(truck.shift_s, math.floor(bound))))
+        _, best = _home(problem, d, h)
+        for s, stop in enumerate(problem.stops):
+            node = layout.stop_base + s
+            f = int(best[at[node]])
+            if f not in latest or (bound is not None and latest[f] >= bound):
+                continue  # its tip keeps no hours, or the truck's own bound already keeps them
+            closes = problem.facilities[f].opening_s[1]  # type: ignore[index]
+            by = math.floor(closes - stop.service_time_s - drive[at[node], base + f])
+            index = manager.NodeToIndex(node)
+            last = solver.IsMemberVar(model.NextVar(index), ends)
+            # when last: leave it in time to reach the tip open; otherwise bound only by the shift
+            solver.Add(clock.CumulVar(index) <= by + (1 - last) * longest)
 
 
 def _initial(

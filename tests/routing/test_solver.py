@@ -206,6 +206,35 @@ def test_impossible_windows_and_a_closed_tip_are_named() -> None:
         solve(closed, time_limit_s=1)
 
 
+@pytest.mark.parametrize("far_hours", [(0, 10 * 3600), None], ids=["open-late", "always-open"])
+def test_the_last_unloading_keeps_its_own_tips_closing_when_tips_keep_different_hours(
+    far_hours: tuple[int, int] | None,
+) -> None:
+    # a line: depot at 0, a tip at 1 km that closes after two hours, bins at 2..5 km an hour's work
+    # each, a tip at 8 km open all evening; the near tip is on the way home but shut by then
+    depot, near, far, *spots = _line(0, 1, 8, 2, 3, 4, 5)
+    stops = tuple(Stop(id=f"s{k}", location=p, demand=1, service_time_s=3600) for k, p in enumerate(spots))
+    problem = Problem(
+        depots=(Depot(id="depot", location=depot),),
+        facilities=(
+            Facility(id="near", location=near, unload_s=600, opening_s=(0, 2 * 3600)),
+            Facility(id="far", location=far, unload_s=600, opening_s=far_hours),
+        ),
+        vehicles=(Vehicle(id="t", capacity=100, depot="depot", shift_s=9 * 3600),),
+        stops=stops,
+        distance_m=straight_line([depot, near, far, *spots]),
+    )
+    (route,) = solve(problem, time_limit_s=1).routes
+    hours = {f.id: f.opening_s for f in problem.facilities}
+    unloads = [v for v in route.visits if v.kind == "facility"]
+    assert unloads
+    assert route.visits[-1].kind == "facility"  # home unloaded
+    for unload in unloads:
+        opens, closes = hours[unload.id] or (0, 24 * 3600)
+        assert opens <= unload.arrival_s <= closes, (unload.id, unload.arrival_s)
+    assert route.visits[-1].id == "far"  # four hours' work: only the far tip is still open
+
+
 def test_a_lunch_break_is_taken_within_its_window_and_lengthens_the_day() -> None:
     places = _line(*range(2, 22, 2))
     stops = tuple(Stop(id=f"s{n}", location=p, demand=1, service_time_s=600) for n, p in enumerate(places))
