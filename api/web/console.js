@@ -75,14 +75,24 @@ async function load() {
   state.kpis = (await api("/v1/kpis/daily")).data;
   const plans = (await api(`/v1/plans?day=${state.day}`)).data.items;
   state.plan = plans.find((p) => p.status !== "superseded") || null;
-  if (!state.trucks.length) {
-    try {
-      state.trucks = (await api("/v1/fleet")).data.vehicles.map((v) => v.id);
-    } catch {
-      state.trucks = []; // no fleet yet: planning says so
-    }
+  try {
+    state.trucks = (await api("/v1/fleet")).data.vehicles.map((v) => v.id);
+  } catch {
+    state.trucks = []; // no fleet yet: planning says so
   }
   if (!state.choices[state.day] && state.plan?.choices) state.choices[state.day] = copyChoices(state.plan.choices);
+  keepOnlyKnown();
+}
+
+/** Drop choices naming a bin or truck gone since (deleted from another desk): the API refuses them by name. */
+function keepOnlyKnown() {
+  const bins = new Set(state.bins.map((b) => b.id));
+  const trucks = new Set(state.trucks);
+  for (const c of Object.values(state.choices)) {
+    for (const kind of ["include", "exclude"]) c[kind] = c[kind].filter((id) => bins.has(id));
+    if (trucks.size) c.vehicles_off = c.vehicles_off.filter((id) => trucks.has(id));
+  }
+  localStorage.setItem("tomning.console.choices", JSON.stringify(state.choices));
 }
 
 function copyChoices(c) {

@@ -98,4 +98,20 @@ def test_a_dispatcher_leaves_a_bin_and_a_truck_out_of_the_days_plan_from_the_map
     page.locator("#day").dispatch_event("change")
     expect(page.locator('input[data-truck="truck-1"]')).not_to_be_checked()
     expect(page.locator("#choice-exclude")).to_contain_text(chosen or "?")
+
+    # the bin is taken away from another desk: the console's re-plan no longer names it, the truck stays off
+    admin = world.auth("kalmar", "admin")
+    assert world.client.delete(f"/v1/bins/{chosen}", headers=admin).status_code == 204
+    page.reload()
+    page.locator("#day").fill("2026-11-23")
+    page.locator("#day").dispatch_event("change")
+    expect(page.locator("#choice-exclude")).to_have_count(0)
+    page.locator("#replan").click()
+    expect(page.locator("#plan-status")).not_to_contain_text(f"#{plan['id']} ", timeout=30_000)
+    expect(page.locator("#plan-status")).to_contain_text("utkast")
+    expect(page.locator(".error")).to_have_count(0)
+    plans = world.client.get("/v1/plans?day=2026-11-23", headers=world.auth("kalmar", "viewer")).json()
+    current = plans["items"][0]  # the newest: a re-plan, a draft beside the plan it would replace
+    assert current["replaces"] == plan["id"]
+    assert current["choices"] == {"include": [], "exclude": [], "vehicles_off": ["truck-1"]}
     context.close()
