@@ -17,7 +17,7 @@ from pydantic import BaseModel, Field
 
 from api.planning import fleet_of, road_matrices, underway
 from core.errors import InvalidInput, StoreUnavailable
-from core.models import EventKind, Location, OutcomeStatus, Plan, PlanStatus
+from core.models import Device, EventKind, Location, OutcomeStatus, Plan, PlanStatus
 from core.operations import CO2_KG_PER_KM, collection_day
 from core.registry import Registry
 from core.timeseries import TimeSeriesStore
@@ -45,7 +45,9 @@ class DailyKpis(BaseModel):
         description=f"hours bins spent at {OVERFLOW:.0%} or more during the day (so far, for today): each "
         f"reading counts until the next, {HELD_AT_MOST.total_seconds() / 3600:.0f} hours at most"
     )
-    devices_silent: int = Field(description="enabled devices not heard from in three report intervals")
+    devices_silent: int = Field(
+        description="enabled devices not heard from in three report intervals before the day's end (or now)"
+    )
 
 
 def overflow_hours(levels: Sequence[tuple[datetime, float]], start: datetime, end: datetime) -> float:
@@ -62,6 +64,25 @@ def overflow_hours(levels: Sequence[tuple[datetime, float]], start: datetime, en
         span = (min(until, end) - max(ts, start)).total_seconds()
         seconds += max(0.0, span)
     return round(seconds / 3600, 2)
+
+
+def silent_at(
+    at: datetime,
+    devices: Sequence[Device],
+    last_seen: dict[str, datetime | None],
+    levels: dict[str, list[tuple[datetime, float]]],
+) -> int:
+    """Enabled devices not heard from in the three report intervals before `at`. One heard from since
+    `at` (a past day's) counts by its bin's readings then (`levels`, reaching back that far)."""
+    silent = 0
+    for d in devices:
+        last, since = last_seen.get(d.id), at - timedelta(seconds=3 * d.report_interval_s)
+        if last is not None and last > at:
+            heard = any(since <= ts <= at for ts, _ in levels.get(d.bin_id or "", ()))
+        else:
+            heard = last is not None and last >= since
+        silent += not heard
+    return silent
 
 
 def driven_before_replans(registry: Registry, tenant: str, plans: Sequence[Plan]) -> float:
@@ -106,15 +127,13 @@ def day_figures(
     emptied = registry.events(tenant, kind=EventKind.EMPTIED.value, since=start, until=end)
     fills = [e.value for e in emptied if e.value is not None]
     until = min(end, now)
-    levels = store.fill_levels(tenant, start=start - HELD_AT_MOST, end=until) if until > start else {}
+    devices = [d for d in registry.devices(tenant) if d.enabled]
+    longest = timedelta(seconds=3 * max((d.report_interval_s for d in devices), default=0))
+    reach = min(start - HELD_AT_MOST, until - longest)  # for overflows, and for who was silent then
+    levels = store.fill_levels(tenant, start=reach, end=until) if until > start else {}
     over = {k for k, seen in levels.items() if any(level >= OVERFLOW and ts >= start for ts, level in seen)}
     hours = sum((overflow_hours(seen, start, until) for seen in levels.values()), 0.0)
-    last_seen, checked_at = registry.last_seen(tenant), min(now, end)
-    silent = sum(
-        1 for d in registry.devices(tenant)
-        if d.enabled and ((last := last_seen.get(d.id)) is None
-                          or (checked_at - last).total_seconds() > 3 * d.report_interval_s)
-    )  # fmt: skip
+    silent = silent_at(until, devices, registry.last_seen(tenant), levels)
     return DailyKpis(
         day=day, routes=len(routes), km=round(metres / 1000, 1),
         duration_h=round(sum(r.duration_s for r in routes) / 3600, 2),

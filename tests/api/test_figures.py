@@ -122,3 +122,22 @@ def test_a_range_of_days_answers_a_day_each_as_json_and_as_csv_for_a_spreadsheet
     )
     too_long = world.client.get("/v1/kpis/days?start=2025-01-01&end=2026-11-23", headers=viewer)
     assert too_long.json()["detail"] == "at most 366 days at a time, not 692: split the range"
+
+
+def test_a_past_days_silent_sensors_are_those_silent_then_not_now(world: World) -> None:
+    registry, store = world.services.registry, world.services.store
+    devices = [d for d in registry.devices("kalmar") if d.enabled]
+    steady, lapsed, *_ = devices
+    end_of_sunday = MIDNIGHT  # 2026-11-22 ends at midnight, Kalmar time
+    # both report now; the steady one reported into Sunday night, the lapsed one stopped at noon
+    registry.touch_devices({("kalmar", steady.id): NOW, ("kalmar", lapsed.id): NOW})
+    store.write_readings([
+        Reading(tenant="kalmar", device_id=d.id, bin_id=d.bin_id, fraction=Fraction.PAPER, ts=ts,
+                seq=int(ts.timestamp()), filling_level=0.4)
+        for d, ts in ((steady, end_of_sunday - timedelta(minutes=10)), (lapsed, end_of_sunday - 12 * H))
+    ])  # fmt: skip
+    viewer = world.auth("kalmar", "viewer")
+    sunday, today = world.client.get("/v1/kpis/days?start=2026-11-22&end=2026-11-23", headers=viewer).json()
+    never_heard = len(devices) - 2  # the world's other devices never reported: silent every day
+    assert sunday["devices_silent"] == never_heard + 1  # the lapsed one was silent then
+    assert today["devices_silent"] == never_heard  # both heard from now
