@@ -83,6 +83,8 @@ class GrafanaSettings(BaseModel):
     url: str = "http://127.0.0.1:3000"
     token: SecretStr | None = Field(None, description="a service account token (Editor)")
     influx_url: str | None = Field(None, description="InfluxDB as Grafana reaches it; default: store's")
+    influx_user: str | None = Field(None, description="the user Grafana reads InfluxDB as; default: store's")
+    influx_password: SecretStr | None = None
 
 
 class ApiSettings(BaseModel):

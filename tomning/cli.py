@@ -191,28 +191,79 @@ def dashboards_build(
 @boards.command("push")
 def dashboards_push(
     url: Annotated[str | None, typer.Option(help="Grafana's URL (TOMNING_GRAFANA__URL).")] = None,
+    tenant: Annotated[
+        str | None,
+        typer.Option(help="Only this municipality's database, into the Grafana organisation of the token."),
+    ] = None,
 ) -> None:
-    """Create or update the Tömning folder, the InfluxDB data source and every dashboard in Grafana."""
+    """Create or update the Tömning folder, the InfluxDB data source and every dashboard in Grafana.
+
+    With a database per tenant (TOMNING_STORE__INFLUX_DATABASE=tomning_{tenant}), push each
+    municipality into its own Grafana organisation: that organisation's service account token,
+    `--tenant`, and the InfluxDB user `tomning dashboards grant` made for it.
+    """
     from grafana_client.api import GrafanaApi
 
     from core.settings import get_settings
+    from core.timeseries.influx import PER_TENANT
     from dashboards.push import datasource, push
 
     settings = get_settings()
     token = settings.grafana.token.get_secret_value() if settings.grafana.token else None
     if token is None:
         raise typer.BadParameter("set TOMNING_GRAFANA__TOKEN to a Grafana service account token")
-    api = GrafanaApi.from_url(url or settings.grafana.url, credential=token)
-    store = settings.store
-    password = store.influx_password.get_secret_value() if store.influx_password else None
+    store, grafana = settings.store, settings.grafana
+    database = store.influx_database
+    if tenant is not None and PER_TENANT not in database:
+        raise typer.BadParameter(
+            f"the store keeps every tenant in {database!r}: set TOMNING_STORE__INFLUX_DATABASE to a name "
+            "with {tenant} (tomning_{tenant}) to give each municipality its own",
+            param_hint="--tenant",
+        )
+    if tenant is None and PER_TENANT in database:
+        raise typer.BadParameter(
+            f"the store keeps a database per tenant ({database!r}): name one", param_hint="--tenant"
+        )
+    secret = grafana.influx_password or store.influx_password
     source = datasource(
-        influx_url=settings.grafana.influx_url or store.influx_url,
-        database=store.influx_database,
-        user=store.influx_username,
-        password=password,
+        influx_url=grafana.influx_url or store.influx_url,
+        database=database.replace(PER_TENANT, tenant or ""),
+        user=grafana.influx_user or store.influx_username,
+        password=secret.get_secret_value() if secret else None,
     )
+    api = GrafanaApi.from_url(url or grafana.url, credential=token)
     for line in push(api, source):
         typer.echo(line)
+
+
+@boards.command("grant")
+def dashboards_grant(
+    tenant: Annotated[str, typer.Option(help="The municipality whose database the user may read.")],
+    user: Annotated[str, typer.Option(help="The InfluxDB user for its Grafana data source.")],
+    password: Annotated[
+        str,
+        typer.Option(
+            prompt=True,
+            hide_input=True,
+            confirmation_prompt=True,
+            envvar="TOMNING_GRAFANA__INFLUX_PASSWORD",
+            help="Asked for when not given.",
+        ),
+    ],
+) -> None:
+    """An InfluxDB user who reads one municipality's database and no other's (a database per tenant)."""
+    from core.errors import TomningError
+    from core.settings import get_settings
+    from core.timeseries.influx import InfluxStore
+
+    settings = get_settings()
+    try:
+        with InfluxStore(settings.store) as store:
+            database = store.grant_read(tenant, user, password)
+    except TomningError as exc:
+        raise typer.BadParameter(str(exc)) from exc
+    typer.echo(f"{user} may read {database} (and nothing else): set TOMNING_GRAFANA__INFLUX_USER={user} "
+               f"and this password for `tomning dashboards push --tenant {tenant}`")  # fmt: skip
 
 
 Tenant = Annotated[str, typer.Option(help="Tenant id (a municipality).")]

@@ -4,6 +4,10 @@ Reads go through `/query`, which InfluxDB 1.x, 2.x (v1 compatibility API) and 3.
 Schema: measurements `readings` and `events`; tags tenant, bin, device, fraction, district (and kind
 for events); everything else is a field. A point's key is its tags and its time, so the same
 reading written twice overwrites itself.
+
+A database name with `{tenant}` in it (`tomning_{tenant}`) gives every tenant a database of its own,
+so that InfluxDB's users and Grafana's data sources can keep municipalities apart; points of no
+tenant (ingest statistics) go to the one named with `_platform`.
 """
 
 from __future__ import annotations
@@ -38,6 +42,10 @@ _TAGS = {
     "fraction": "fraction",
     "district": "district",
 }
+
+
+PLATFORM = "_platform"  # no tenant id begins with "_"
+PER_TENANT = "{tenant}"
 
 
 class StoreRejected(InvalidInput):
@@ -112,6 +120,7 @@ class InfluxStore:
             auth = (settings.influx_username, settings.influx_password.get_secret_value())
         self._http = httpx.Client(base_url=settings.influx_url, auth=auth, timeout=settings.timeout_s)
         self._v2: InfluxDBClient | None = None
+        self._ensured: set[str] = set()
         if settings.influx_write_api == "v2":
             token = settings.influx_token.get_secret_value() if settings.influx_token else ""
             if not token and auth:
@@ -137,23 +146,78 @@ class InfluxStore:
         self.close()
 
     @property
-    def _bucket(self) -> str:
-        rp = self.settings.influx_retention_policy
-        return f"{self.settings.influx_database}/{rp}" if rp else self.settings.influx_database
+    def per_tenant(self) -> bool:
+        return PER_TENANT in self.settings.influx_database
 
-    def ensure_database(self) -> None:
+    def database(self, tenant: str | None) -> str:
+        """The database a tenant's points are in (`None`: points of no tenant)."""
+        return self.settings.influx_database.replace(PER_TENANT, tenant or PLATFORM)
+
+    def databases(self) -> list[str]:
+        """Every database this store writes: one, or each tenant's that exists."""
+        if not self.per_tenant:
+            return [self.settings.influx_database]
+        head, _, tail = self.settings.influx_database.partition(PER_TENANT)
+        names = [row["name"] for row in self.query("SHOW DATABASES")]
+        return sorted(
+            n for n in names if n.startswith(head) and n.endswith(tail) and len(n) > len(head + tail)
+        )
+
+    def ensure_database(self, name: str | None = None) -> None:
         """Create the database where the server lets us (1.x); elsewhere it must exist."""
-        with contextlib.suppress(httpx.HTTPError):  # down now: writes will spool and say so
-            self._http.post("/query", params={"q": f'CREATE DATABASE "{self.settings.influx_database}"'})
-
-    def _write(self, lines: list[str]) -> None:
-        if not lines:
+        name = name or self.database(None)
+        if name in self._ensured:
             return
+        with contextlib.suppress(httpx.HTTPError):  # down now: writes will spool and say so
+            if self._http.post("/query", params={"q": f"CREATE DATABASE {_identifier(name)}"}).is_success:
+                self._ensured.add(name)
+
+    def grant_read(self, tenant: str, user: str, password: str) -> str:
+        """An InfluxDB user who may read `tenant`'s database and nothing else (for that municipality's
+        Grafana data source): created, or its password set; returns the database."""
+        if not self.per_tenant:
+            raise InvalidInput(
+                f"the store keeps every tenant in one database ({self.settings.influx_database!r}): name it "
+                "with {tenant} (TOMNING_STORE__INFLUX_DATABASE=tomning_{tenant}) to give each its own"
+            )
+        database = self.database(tenant)
+        self._command(f"CREATE DATABASE {_identifier(database)}")
+        try:
+            self._command(f"CREATE USER {_identifier(user)} WITH PASSWORD {quote(password)}")
+        except InvalidInput as exc:
+            if "user already exists" not in str(exc):
+                raise
+            self._command(f"SET PASSWORD FOR {_identifier(user)} = {quote(password)}")
+        self._command(f"GRANT READ ON {_identifier(database)} TO {_identifier(user)}")
+        return database
+
+    def _command(self, influxql: str) -> None:
+        """A statement that changes the server (POST /query); its error raised."""
+        try:
+            response = self._http.post("/query", params={"q": influxql})
+        except httpx.HTTPError as exc:
+            raise StoreUnavailable(f"influxdb at {self.settings.influx_url}: {exc}") from exc
+        _check(response.status_code, response.text)
+        for result in response.json().get("results", []):
+            if "error" in result:
+                raise InvalidInput(f"influxdb refused {influxql.split(' WITH ')[0]!r}: {result['error']}")
+
+    def _write(self, points: Sequence[tuple[str | None, str]]) -> None:
+        """Line-protocol `points`, each of its tenant (or None), to the database of each."""
+        by_database: dict[str, list[str]] = defaultdict(list)
+        for tenant, point in points:
+            by_database[self.database(tenant)].append(point)
+        for name, lines in by_database.items():
+            if self.per_tenant:
+                self.ensure_database(name)
+            self._write_lines(name, lines)
+
+    def _write_lines(self, database: str, lines: list[str]) -> None:
         body = "\n".join(lines)
         if self._v2 is not None:
-            self._write_v2(body)
+            self._write_v2(database, body)
             return
-        params = {"db": self.settings.influx_database, "precision": "ms"}
+        params = {"db": database, "precision": "ms"}
         if self.settings.influx_retention_policy:
             params["rp"] = self.settings.influx_retention_policy
         try:
@@ -162,35 +226,42 @@ class InfluxStore:
             raise StoreUnavailable(f"influxdb at {self.settings.influx_url}: {exc}") from exc
         _check(response.status_code, response.text)
 
-    def _write_v2(self, body: str) -> None:
+    def _write_v2(self, database: str, body: str) -> None:
         assert self._v2 is not None
         api = self._v2.write_api(write_options=SYNCHRONOUS)
+        rp = self.settings.influx_retention_policy
+        bucket = f"{database}/{rp}" if rp else database
         try:
-            api.write(bucket=self._bucket, record=body, write_precision=WritePrecision.MS)  # type: ignore[arg-type]
+            api.write(bucket=bucket, record=body, write_precision=WritePrecision.MS)  # type: ignore[arg-type]
         except ApiException as exc:
             _check(int(exc.status or 0), str(exc.body))
         except (Urllib3Error, OSError) as exc:
             raise StoreUnavailable(f"influxdb v2 write at {self.settings.influx_url}: {exc}") from exc
 
     def write(self, readings: Sequence[Reading], events: Sequence[Event]) -> None:
-        self._write([reading_point(r) for r in readings] + [event_point(e) for e in events])
+        self._write(
+            [(r.tenant, reading_point(r)) for r in readings] + [(e.tenant, event_point(e)) for e in events]
+        )
 
     def write_measurements(self, points: Sequence[Measurement]) -> None:
-        self._write([line(p.name, p.tags, dict(p.fields), p.ts) for p in points])
+        self._write([(p.tags.get("tenant"), line(p.name, p.tags, dict(p.fields), p.ts)) for p in points])
 
     def measurements(self, name: str) -> list[Measurement]:
-        rows = self.query(f'SELECT * FROM "{name}"')
+        rows = [row for db in self.databases() for row in self.query(f'SELECT * FROM "{name}"', database=db)]
         return [_measurement(name, row) for row in rows]
 
     def write_readings(self, readings: Sequence[Reading]) -> None:
-        self._write([reading_point(r) for r in readings])
+        self._write([(r.tenant, reading_point(r)) for r in readings])
 
     def write_events(self, events: Sequence[Event]) -> None:
-        self._write([event_point(e) for e in events])
+        self._write([(e.tenant, event_point(e)) for e in events])
 
-    def query(self, influxql: str) -> list[dict[str, Any]]:
-        """Rows of an InfluxQL query as dicts, `time` in epoch milliseconds."""
-        params = {"db": self.settings.influx_database, "q": influxql, "epoch": "ms"}
+    def query(
+        self, influxql: str, *, tenant: str | None = None, database: str | None = None
+    ) -> list[dict[str, Any]]:
+        """Rows of an InfluxQL query as dicts, `time` in epoch milliseconds, in `tenant`'s database (or
+        the one named); a tenant's own database that does not exist yet holds nothing."""
+        params = {"db": database or self.database(tenant), "q": influxql, "epoch": "ms"}
         try:
             response = self._http.get("/query", params=params)
         except httpx.HTTPError as exc:
@@ -199,6 +270,8 @@ class InfluxStore:
         rows: list[dict[str, Any]] = []
         for result in response.json().get("results", []):
             if "error" in result:
+                if self.per_tenant and result["error"].startswith("database not found"):
+                    return []
                 raise InvalidInput(f"influxql {influxql!r}: {result['error']}")
             for series in result.get("series", []):
                 tags = series.get("tags", {})
@@ -220,7 +293,7 @@ class InfluxStore:
             where.append(f"time >= {to_ms(start)}ms")
         if end is not None:
             where.append(f"time < {to_ms(end)}ms")
-        rows = self.query(f"SELECT * FROM readings WHERE {' AND '.join(where)}")
+        rows = self.query(f"SELECT * FROM readings WHERE {' AND '.join(where)}", tenant=tenant)
         readings = [_reading(row) for row in rows]
         return sorted(readings, key=lambda r: (r.ts, r.device_id))
 
@@ -229,7 +302,8 @@ class InfluxStore:
     ) -> dict[str, list[tuple[datetime, float]]]:
         rows = self.query(
             f"SELECT filling_level FROM readings WHERE tenant = {quote(tenant)} AND time >= {to_ms(start)}ms "
-            f'AND time < {to_ms(end)}ms GROUP BY "bin"'
+            f'AND time < {to_ms(end)}ms GROUP BY "bin"',
+            tenant=tenant,
         )
         out: dict[str, list[tuple[datetime, float]]] = defaultdict(list)
         for row in rows:  # each bin's series in time order
@@ -238,12 +312,13 @@ class InfluxStore:
 
     def count_readings(self, tenant: str | None = None) -> int:
         where = f" WHERE tenant = {quote(tenant)}" if tenant else ""
-        rows = self.query(f"SELECT count(seq) FROM readings{where}")
-        return int(rows[0]["count"]) if rows else 0
+        asked = [self.database(tenant)] if tenant else self.databases()
+        counted = [self.query(f"SELECT count(seq) FROM readings{where}", database=db) for db in asked]
+        return sum(int(rows[0]["count"]) for rows in counted if rows)
 
     def events(self, tenant: str, *, kind: str | None = None) -> list[Event]:
         where = f"tenant = {quote(tenant)}" + (f" AND kind = {quote(kind)}" if kind else "")
-        rows = self.query(f"SELECT * FROM events WHERE {where}")
+        rows = self.query(f"SELECT * FROM events WHERE {where}", tenant=tenant)
         return [_event(row) for row in sorted(rows, key=lambda r: r["time"])]
 
     def ping(self) -> bool:
@@ -256,6 +331,11 @@ class InfluxStore:
         self._http.close()
         if self._v2 is not None:
             self._v2.close()
+
+
+def _identifier(name: str) -> str:
+    """An InfluxQL identifier, quoted."""
+    return '"' + name.replace("\\", "\\\\").replace('"', '\\"') + '"'
 
 
 def _check(status: int, text: str) -> None:

@@ -8,7 +8,7 @@ from pathlib import Path
 
 import pytest
 
-from core.errors import StoreUnavailable
+from core.errors import InvalidInput, StoreUnavailable
 from core.models import Event, EventKind, Fraction, Reading
 from core.settings import StoreSettings
 from core.timeseries import TimeSeriesStore, open_store
@@ -32,15 +32,16 @@ def a_reading(minutes: int, **fields: object) -> Reading:
     return Reading.model_validate(values | fields)
 
 
-@pytest.fixture(params=["sqlite", "influx-v1", "influx-v2"])
+@pytest.fixture(params=["sqlite", "influx-v1", "influx-v2", "influx-per-tenant"])
 def store(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[TimeSeriesStore]:
     if request.param == "sqlite":
         with open_store(StoreSettings(sqlite_path=tmp_path / "ts.sqlite")) as sqlite:  # type: ignore[attr-defined]
             yield sqlite
         return
     influxdb: InfluxDB = request.getfixturevalue("influxdb")
-    if request.param == "influx-v1":
-        settings = StoreSettings(backend="influxdb", influx_url=influxdb.url, influx_database=unique("c"))
+    if request.param in ("influx-v1", "influx-per-tenant"):
+        database = unique("c") + ("_{tenant}" if request.param == "influx-per-tenant" else "")
+        settings = StoreSettings(backend="influxdb", influx_url=influxdb.url, influx_database=database)
         with InfluxStore.from_settings(settings) as store:
             yield store
         return
@@ -118,7 +119,7 @@ def test_points_influxdb_refuses_raise_store_rejected(influx_store: InfluxStore)
     influx_store.write_readings([a_reading(0)])
     with pytest.raises(StoreRejected, match="HTTP 400"):
         # a field type conflict within the same shard: the points themselves are wrong
-        influx_store._write([f'readings,tenant=kalmar,bin=b,device=d seq="text" {to_ms(T0)}'])
+        influx_store._write([("kalmar", f'readings,tenant=kalmar,bin=b,device=d seq="text" {to_ms(T0)}')])
 
 
 def test_the_hand_written_reading_line_matches_the_generic_one() -> None:
@@ -159,3 +160,48 @@ def test_measurements_round_trip_and_overwrite_by_series_and_time(store: TimeSer
     assert [(m.tags["vehicle"], m.fields) for m in got] == [
         ("truck-1", {"km": 90.0, "stops": 120}), ("truck-2", {"km": 84.5, "stops": 112}),
     ]  # fmt: skip
+
+
+def test_a_database_per_tenant_keeps_each_municipalitys_points_apart(influxdb: InfluxDB) -> None:
+    from core.models import Measurement
+
+    prefix = unique("m")
+    settings = StoreSettings(
+        backend="influxdb", influx_url=influxdb.url, influx_database=prefix + "_{tenant}"
+    )
+    with InfluxStore.from_settings(settings) as store:
+        store.write([a_reading(0), a_reading(5, tenant="vaxjo")], [
+            Event(tenant="vaxjo", kind=EventKind.FULL, ts=T0, bin_id="b1", value=0.9, detail="full")
+        ])  # fmt: skip
+        store.write_measurements([Measurement(name="ingest", tags={"worker": "w1"}, fields={"n": 1}, ts=T0)])
+        assert store.databases() == [f"{prefix}__platform", f"{prefix}_kalmar", f"{prefix}_vaxjo"]
+        # what Grafana or an InfluxDB user of Kalmar's database sees: Kalmar only
+        kalmar = store.query("SELECT * FROM readings", database=f"{prefix}_kalmar")
+        assert {row["tenant"] for row in kalmar} == {"kalmar"}
+        assert store.query("SELECT * FROM events", database=f"{prefix}_kalmar") == []
+        assert [e.tenant for e in store.events("vaxjo")] == ["vaxjo"]
+        assert store.query("SELECT * FROM ingest", database=f"{prefix}__platform")[0]["worker"] == "w1"
+        assert (store.count_readings("kalmar"), store.count_readings("vaxjo"), store.count_readings()) == (
+            1,
+            1,
+            2,
+        )
+        assert store.readings("nobody") == []  # no database of its own yet: nothing, not an error
+
+
+def test_a_reader_of_one_tenants_database_is_granted_that_and_nothing_else(influxdb: InfluxDB) -> None:
+    prefix, user = unique("g"), unique("reader")
+    settings = StoreSettings(
+        backend="influxdb", influx_url=influxdb.url, influx_database=prefix + "_{tenant}"
+    )
+    with InfluxStore.from_settings(settings) as store:
+        assert store.grant_read("kalmar", user, "first") == f"{prefix}_kalmar"
+        assert store.grant_read("kalmar", user, "it's changed") == f"{prefix}_kalmar"  # again: password set
+        grants = store.query(f'SHOW GRANTS FOR "{user}"')
+        assert [(g["database"], g["privilege"]) for g in grants] == [(f"{prefix}_kalmar", "READ")]
+    shared = StoreSettings(backend="influxdb", influx_url=influxdb.url, influx_database=unique("one"))
+    with (
+        InfluxStore.from_settings(shared) as store,
+        pytest.raises(InvalidInput, match=r"name it with \{tenant\}"),
+    ):
+        store.grant_read("kalmar", user, "x")

@@ -12,10 +12,14 @@ from pathlib import Path
 import pytest
 import yaml
 
+from core.settings import StoreSettings
+from core.timeseries.influx import InfluxStore
 from dashboards.catalog import boards
 from dashboards.influxql import DATASOURCE_UID
 from dashboards.provision import OUTPUT, render
+from tests.conftest import unique
 from tests.harness.fake_grafana import FakeGrafana
+from tests.harness.services import InfluxDB
 
 
 def test_committed_provisioning_is_what_the_code_generates() -> None:
@@ -55,11 +59,16 @@ def grafana() -> Iterator[FakeGrafana]:
     fake.close()
 
 
-def push(grafana: FakeGrafana, tmp_path: Path) -> str:
-    env = os.environ | {"TOMNING_GRAFANA__URL": grafana.url, "TOMNING_GRAFANA__TOKEN": grafana.token,
-                        "TOMNING_STORE__INFLUX_URL": "http://influxdb:8086"}  # fmt: skip
-    result = subprocess.run([sys.executable, "-m", "tomning", "dashboards", "push"], cwd=tmp_path, env=env,
-                            capture_output=True, text=True, timeout=60, check=False)  # fmt: skip
+def tomning(tmp_path: Path, *args: str, **env: str) -> subprocess.CompletedProcess[str]:
+    clean = {k: v for k, v in os.environ.items() if not k.startswith("TOMNING_")}
+    return subprocess.run([sys.executable, "-m", "tomning", *args], cwd=tmp_path, env=clean | env,
+                          capture_output=True, text=True, timeout=60, check=False)  # fmt: skip
+
+
+def push(grafana: FakeGrafana, tmp_path: Path, *args: str, **env: str) -> str:
+    result = tomning(tmp_path, "dashboards", "push", *args, TOMNING_GRAFANA__URL=grafana.url,
+                     TOMNING_GRAFANA__TOKEN=grafana.token, TOMNING_STORE__INFLUX_URL="http://influxdb:8086",
+                     **env)  # fmt: skip
     assert result.returncode == 0, result.stdout + result.stderr
     return result.stdout
 
@@ -79,8 +88,37 @@ def test_push_creates_then_updates_in_place(grafana: FakeGrafana, tmp_path: Path
 
 
 def test_push_without_a_token_says_what_to_set(tmp_path: Path) -> None:
-    env = {k: v for k, v in os.environ.items() if not k.startswith("TOMNING_")}
-    result = subprocess.run([sys.executable, "-m", "tomning", "dashboards", "push"], cwd=tmp_path, env=env,
-                            capture_output=True, text=True, timeout=60, check=False)  # fmt: skip
+    result = tomning(tmp_path, "dashboards", "push")
     assert result.returncode != 0
     assert "TOMNING_GRAFANA__TOKEN" in result.stderr
+
+
+def test_each_municipality_gets_its_own_database_reader_and_grafana_data_source(
+    grafana: FakeGrafana, tmp_path: Path, influxdb: InfluxDB
+) -> None:
+    database, user = unique("own") + "_{tenant}", unique("kalmar_reader")
+    store = {"TOMNING_STORE__BACKEND": "influxdb", "TOMNING_STORE__INFLUX_URL": influxdb.url,
+             "TOMNING_STORE__INFLUX_DATABASE": database}  # fmt: skip
+    granted = tomning(tmp_path, "dashboards", "grant", "--tenant", "kalmar", "--user", user,
+                      TOMNING_GRAFANA__INFLUX_PASSWORD="s3cret", **store)  # fmt: skip
+    assert granted.returncode == 0, granted.stderr
+    kalmar = database.replace("{tenant}", "kalmar")
+    assert f"{user} may read {kalmar}" in granted.stdout
+    with InfluxStore(StoreSettings(backend="influxdb", influx_url=influxdb.url)) as admin:
+        grants = admin.query(f'SHOW GRANTS FOR "{user}"')
+    assert [(g["database"], g["privilege"]) for g in grants] == [(kalmar, "READ")]
+    # Kalmar's Grafana organisation (its token): a data source on Kalmar's database only, read as that user
+    pushed = push(grafana, tmp_path, "--tenant", "kalmar", TOMNING_STORE__INFLUX_DATABASE=database,
+                  TOMNING_GRAFANA__INFLUX_USER=user, TOMNING_GRAFANA__INFLUX_PASSWORD="s3cret")  # fmt: skip
+    assert "created data source" in pushed
+    source = grafana.datasources[DATASOURCE_UID]
+    assert (source["jsonData"]["dbName"], source["user"], source["secureJsonData"]["password"]) == (
+        kalmar, user, "s3cret"
+    )  # fmt: skip
+    # a store of one database cannot be split by tenant, nor one per tenant pushed as one
+    one = tomning(tmp_path, "dashboards", "push", "--tenant", "kalmar", TOMNING_GRAFANA__TOKEN="t")
+    assert one.returncode != 0
+    assert "TOMNING_STORE__INFLUX_DATABASE" in one.stderr
+    unnamed = tomning(tmp_path, "dashboards", "push", TOMNING_GRAFANA__TOKEN="t", **store)
+    assert unnamed.returncode != 0
+    assert "--tenant" in unnamed.stderr
