@@ -24,6 +24,8 @@ from datetime import UTC, datetime, timedelta
 from urllib.parse import urlsplit
 
 import httpx
+from cryptography.fernet import Fernet, InvalidToken, MultiFernet
+from pydantic import SecretStr
 
 from core.errors import InvalidInput
 from core.models import Delivery
@@ -35,6 +37,49 @@ RESOLVE_S = 3.0  # a name that takes longer is refused (the API answers meanwhil
 _resolver = ThreadPoolExecutor(4, thread_name_prefix="webhook-dns")
 KEEP_POSTS_DAYS = 30  # delivered and failed posts, for GET /v1/webhooks/{id}/deliveries
 RETRY_S = (30, 60, 120, 300, 600, 1800, 3600, 3600, 3600, 3600, 3600, 3600)  # after each failed try
+
+
+SEALED = "fernet:"  # a stored secret sealed with one of TOMNING_WEBHOOKS__SECRET_KEYS
+
+
+class Secrets:
+    """The webhooks' signing secrets sealed in the registry (Fernet: AES-128-CBC and HMAC-SHA256) under
+    the operator's keys, so a copy of the registry database does not let anyone sign posts as ours."""
+
+    def __init__(self, keys: SecretStr | None) -> None:
+        given = [k.strip() for k in keys.get_secret_value().split(",") if k.strip()] if keys else []
+        try:
+            self._fernet = MultiFernet([Fernet(k) for k in given]) if given else None
+        except ValueError as exc:
+            raise InvalidInput(
+                f"TOMNING_WEBHOOKS__SECRET_KEYS: {exc} (`tomning webhooks key` makes a key)"
+            ) from exc
+
+    @property
+    def sealing(self) -> bool:
+        return self._fernet is not None
+
+    def seal(self, secret: str) -> str:
+        """As kept in the registry: sealed with the first key, or in clear when there is none."""
+        if self._fernet is None:
+            return secret
+        return SEALED + self._fernet.encrypt(secret.encode()).decode()
+
+    def open(self, stored: str) -> str:
+        """The secret to sign with; a sealed one no key opens raises InvalidInput."""
+        if not stored.startswith(SEALED):
+            return stored
+        if self._fernet is None:
+            raise InvalidInput("the webhook's secret is sealed and TOMNING_WEBHOOKS__SECRET_KEYS is not set")
+        try:
+            return self._fernet.decrypt(stored[len(SEALED) :].encode()).decode()
+        except InvalidToken as exc:
+            raise InvalidInput(
+                "none of TOMNING_WEBHOOKS__SECRET_KEYS opens the webhook's secret (a key taken out too soon?)"
+            ) from exc
+
+    def reseal(self, stored: str) -> str:
+        return self.seal(self.open(stored))
 
 
 def body_of(delivery: Delivery) -> bytes:
@@ -71,18 +116,20 @@ def check_target(url: str, *, allow_private: bool) -> None:
 
 
 def deliver_due(registry: Registry, client: httpx.Client, now: datetime, *, allow_private: bool,
-                limit: int = 50) -> tuple[int, int]:  # fmt: skip
-    """Post what is due now; (delivered, failed tries)."""
+                secrets: Secrets | None = None, limit: int = 50) -> tuple[int, int]:  # fmt: skip
+    """Post what is due now, signed with each webhook's secret as `secrets` open it; (delivered, failed
+    tries)."""
     delivered = failed = 0
-    for delivery, url, secret in registry.claim_due(now, limit=limit):
+    keys = secrets or Secrets(None)
+    for delivery, url, stored in registry.claim_due(now, limit=limit):
         body = body_of(delivery)
-        headers = {
-            "Content-Type": "application/json", "User-Agent": "Tomning-Webhooks/1",
-            "X-Tomning-Event": delivery.event.kind.value, "X-Tomning-Delivery": str(delivery.id),
-            "X-Tomning-Signature": signature(secret, body),
-        }  # fmt: skip
         error = ""
         try:
+            headers = {
+                "Content-Type": "application/json", "User-Agent": "Tomning-Webhooks/1",
+                "X-Tomning-Event": delivery.event.kind.value, "X-Tomning-Delivery": str(delivery.id),
+                "X-Tomning-Signature": signature(keys.open(stored), body),
+            }  # fmt: skip
             check_target(url, allow_private=allow_private)  # again: a name may point elsewhere since
             answer = client.post(url, content=body, headers=headers)
             if not 200 <= answer.status_code < 300:
@@ -106,14 +153,14 @@ def deliver_due(registry: Registry, client: httpx.Client, now: datetime, *, allo
 def run_webhooks(settings: Settings, registry: Registry, stop: threading.Event, every_s: float = 2.0) -> None:
     """Post the tenants' events to their webhooks as they are due, until `stop` (a thread of its own, so a
     long route search does not hold up a fire alarm)."""
-    pruned = 0.0
+    pruned, secrets = 0.0, Secrets(settings.webhooks.secret_keys)
     with httpx.Client(timeout=settings.webhooks.timeout_s, follow_redirects=False) as client:
         while not stop.is_set():
             try:
                 if time.monotonic() - pruned > 3600:  # posts done with are kept 30 days, then forgotten
                     registry.prune_outbox(datetime.now(UTC) - timedelta(days=KEEP_POSTS_DAYS))
                     pruned = time.monotonic()
-                while deliver_due(registry, client, datetime.now(UTC),
+                while deliver_due(registry, client, datetime.now(UTC), secrets=secrets,
                                   allow_private=settings.webhooks.allow_private) != (0, 0):  # fmt: skip
                     if stop.is_set():
                         return

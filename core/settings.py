@@ -2,12 +2,14 @@
 
 from __future__ import annotations
 
+import base64
+import binascii
 import os
 from functools import lru_cache
 from pathlib import Path
 from typing import Literal
 
-from pydantic import BaseModel, Field, SecretStr
+from pydantic import BaseModel, Field, SecretStr, field_validator
 from pydantic_settings import (
     BaseSettings,
     PydanticBaseSettingsSource,
@@ -114,6 +116,25 @@ class WebhookSettings(BaseModel):
         "make the platform call its own internal services)",
     )
     timeout_s: float = Field(10.0, gt=0, le=60, description="how long a post may take")
+    secret_keys: SecretStr | None = Field(
+        None,
+        description="Fernet keys, comma-separated, that seal the webhooks' signing secrets in the registry: "
+        "the first seals, each opens (to rotate, put a new one first and run `tomning webhooks reseal`); "
+        "`tomning webhooks key` makes one. Unset: the secrets are kept in clear",
+    )
+
+    @field_validator("secret_keys")
+    @classmethod
+    def _fernet_keys(cls, keys: SecretStr | None) -> SecretStr | None:
+        for n, key in enumerate((keys.get_secret_value() if keys else "").split(","), start=1):
+            try:
+                size = len(base64.urlsafe_b64decode(key.strip().encode())) if key.strip() else 32
+            except (binascii.Error, ValueError):
+                size = 0
+            if size != 32:
+                raise ValueError(f"key {n} is not a Fernet key (32 bytes, url-safe base64): "
+                                 "`tomning webhooks key` makes one")  # fmt: skip
+        return keys
 
 
 class Settings(BaseSettings):

@@ -396,6 +396,39 @@ def route_solve(
     )
 
 
+hooks = typer.Typer(help="Webhooks: the keys that seal their signing secrets in the registry.")
+app.add_typer(hooks, name="webhooks")
+
+
+@hooks.command("key")
+def webhooks_key() -> None:
+    """Print a new key for TOMNING_WEBHOOKS__SECRET_KEYS (keep it as you keep the registry's password)."""
+    from cryptography.fernet import Fernet
+
+    typer.echo(Fernet.generate_key().decode())
+
+
+@hooks.command("reseal")
+def webhooks_reseal() -> None:
+    """Seal every webhook's secret with the first of TOMNING_WEBHOOKS__SECRET_KEYS: those kept in clear, and
+    those sealed with a key now further down the list (then that key can go)."""
+    from api.webhooks import Secrets
+    from core.errors import TomningError
+    from core.registry import Registry
+    from core.settings import get_settings
+
+    settings = get_settings()
+    secrets = Secrets(settings.webhooks.secret_keys)
+    if not secrets.sealing:
+        raise typer.BadParameter("set TOMNING_WEBHOOKS__SECRET_KEYS first (`tomning webhooks key` makes one)")
+    with Registry.connect(settings.registry.url.get_secret_value()) as registry:
+        try:
+            count = registry.reseal_webhook_secrets(secrets.reseal)
+        except TomningError as exc:
+            raise typer.BadParameter(str(exc)) from exc
+    typer.echo(f"{count} webhook secret(s) sealed with the first key")
+
+
 keys = typer.Typer(help="API keys: make one for a tenant (or the platform), list, revoke.")
 app.add_typer(keys, name="keys")
 

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import logging
 from typing import Annotated
 
 from fastapi import APIRouter, Depends
@@ -11,9 +12,10 @@ from api.auth import HOOKS, allow, tenant_of
 from api.context import Services, services
 from api.problems import responses
 from api.resources.common import Number
-from api.webhooks import check_target
+from api.webhooks import Secrets, check_target
 from core.models import Delivery, EventKind, Principal, Webhook
 
+log = logging.getLogger(__name__)
 router = APIRouter(prefix="/v1", tags=["webhooks"], responses=responses(401, 403))
 Ctx = Annotated[Services, Depends(services)]
 Integrator = Annotated[Principal, Depends(allow(HOOKS))]
@@ -42,7 +44,13 @@ class NewWebhook(BaseModel):
 def add_webhook(body: WebhookRequest, ctx: Ctx, who: Integrator) -> NewWebhook:
     check_target(body.url, allow_private=ctx.settings.webhooks.allow_private)
     kinds = dict.fromkeys(body.kinds)  # each once, in the order asked
-    hook, secret = ctx.registry.add_webhook(tenant_of(who), body.url, kinds, at=ctx.clock(), by=who.key_id)
+    secrets = Secrets(ctx.settings.webhooks.secret_keys)
+    if not secrets.sealing:
+        log.warning("webhook secrets are kept in clear in the registry: set TOMNING_WEBHOOKS__SECRET_KEYS "
+                    "(`tomning webhooks key` makes one), then run `tomning webhooks reseal`")  # fmt: skip
+    hook, secret = ctx.registry.add_webhook(
+        tenant_of(who), body.url, kinds, at=ctx.clock(), by=who.key_id, seal=secrets.seal
+    )
     return NewWebhook(webhook=hook, secret=secret)
 
 

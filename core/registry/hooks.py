@@ -5,7 +5,7 @@ from __future__ import annotations
 import json
 import secrets
 import time
-from collections.abc import Iterable, Sequence
+from collections.abc import Callable, Iterable, Sequence
 from datetime import datetime, timedelta
 from typing import Any
 
@@ -25,12 +25,12 @@ class Hooks:
     engine: Engine
     _hooks_seen: dict[str, tuple[float, bool]]
 
-    def add_webhook(self, tenant: str, url: str, kinds: Iterable[EventKind], *, at: datetime,
-                    by: str) -> tuple[Webhook, str]:  # fmt: skip
-        """A new webhook and the secret its posts are signed with (shown once)."""
+    def add_webhook(self, tenant: str, url: str, kinds: Iterable[EventKind], *, at: datetime, by: str,
+                    seal: Callable[[str], str] = str) -> tuple[Webhook, str]:  # fmt: skip
+        """A new webhook and the secret its posts are signed with (shown once), kept as `seal` makes it."""
         secret = secrets.token_urlsafe(32)
-        row = {"tenant": tenant, "url": url, "kinds": ",".join(k.value for k in kinds), "secret": secret,
-               "created_at": at, "created_by": by}  # fmt: skip
+        row = {"tenant": tenant, "url": url, "kinds": ",".join(k.value for k in kinds),
+               "secret": seal(secret), "created_at": at, "created_by": by}  # fmt: skip
         with self.engine.begin() as conn:
             hook_id = conn.execute(insert(t.webhooks).returning(t.webhooks.c.id), row).scalar_one()
         self._hooks_seen.pop(tenant, None)
@@ -49,6 +49,15 @@ class Hooks:
         with self.engine.connect() as conn:
             rows = conn.execute(select(t.webhooks).where(c.tenant == tenant).order_by(c.id))
             return [_webhook(r._asdict()) for r in rows]
+
+    def reseal_webhook_secrets(self, reseal: Callable[[str], str]) -> int:
+        """Every webhook's stored secret as `reseal` makes it anew (sealed with a new key); how many."""
+        c = t.webhooks.c
+        with self.engine.begin() as conn:
+            rows = conn.execute(select(c.id, c.secret)).all()
+            for row in rows:
+                conn.execute(update(t.webhooks).where(c.id == row.id).values(secret=reseal(row.secret)))
+        return len(rows)
 
     def delete_webhook(self, tenant: str, hook_id: int) -> None:
         """The webhook and what it had still to post."""

@@ -170,3 +170,56 @@ def test_the_schedulers_webhook_thread_posts_an_event_within_seconds(
     assert not worker.is_alive()
     (headers, _), *_ = receiver.posts
     assert headers["x-tomning-event"] == "fire_risk"
+
+
+def test_secrets_are_sealed_in_the_registry_and_keys_rotate_without_a_post_lost(
+    world: World, receiver: Receiver
+) -> None:
+    from cryptography.fernet import Fernet
+    from pydantic import SecretStr, ValidationError
+    from sqlalchemy import select
+
+    from api.webhooks import SEALED, Secrets
+    from core.registry import schema
+
+    old, new = Fernet.generate_key().decode(), Fernet.generate_key().decode()
+    world.services.settings = Settings(
+        webhooks=WebhookSettings(allow_private=True, secret_keys=SecretStr(old))
+    )
+    admin = world.auth("kalmar", "integration")
+    made = world.client.post(
+        "/v1/webhooks", json={"url": receiver.url, "kinds": ["fire_risk"]}, headers=admin
+    )
+    secret = made.json()["secret"]
+    registry = world.services.registry
+
+    def stored() -> str:
+        with registry.engine.connect() as conn:
+            return str(conn.execute(select(schema.webhooks.c.secret)).scalar_one())
+
+    assert stored().startswith(SEALED)
+    assert secret not in stored()  # a copy of the registry does not sign posts
+
+    def post(keys: str) -> tuple[int, int]:
+        registry.add_events([_fire()])
+        with httpx.Client() as client:
+            return deliver_due(registry, client, NOW, allow_private=True, secrets=Secrets(SecretStr(keys)))
+
+    assert post(old) == (1, 0)
+    assert post(f"{new},{old}") == (1, 0)  # a new key put first: the old one still opens
+    assert registry.reseal_webhook_secrets(Secrets(SecretStr(f"{new},{old}")).reseal) == 1
+    assert post(new) == (1, 0)  # sealed anew: the old key can go
+    assert len(receiver.posts) == 3
+    for headers, body in receiver.posts:  # each signed with the secret given when it was made
+        assert (
+            headers["x-tomning-signature"]
+            == "sha256=" + hmac.new(secret.encode(), body, "sha256").hexdigest()
+        )
+    assert post(old) == (0, 1)  # the key taken out too soon: the post waits, and says why
+    (waiting,) = [
+        d for d in registry.deliveries("kalmar", made.json()["webhook"]["id"]) if d.status == "pending"
+    ]
+    assert len(receiver.posts) == 3  # nothing posted unsigned
+    assert "none of TOMNING_WEBHOOKS__SECRET_KEYS opens" in waiting.last_error
+    with pytest.raises(ValidationError, match="key 1 is not a Fernet key"):
+        WebhookSettings(secret_keys=SecretStr("not-a-key"))

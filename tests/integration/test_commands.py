@@ -87,3 +87,38 @@ def test_the_simulator_feeds_ingest_through_mosquitto(tmp_path: Path, mosquitto:
         assert len(registry.dead_letters(TENANT)) > 0
         assert len(registry.states(TENANT)) == 120
         store.close()
+
+
+def test_webhook_secrets_kept_in_clear_are_sealed_by_the_command_with_a_key_it_made(tmp_path: Path) -> None:
+    from datetime import UTC, datetime
+
+    from sqlalchemy import select
+
+    from core.models import EventKind, Tenant
+    from core.registry import Registry, schema
+
+    url = f"sqlite:///{tmp_path / 'registry.sqlite'}"
+    tomning("db", "upgrade", cwd=tmp_path, env={"TOMNING_REGISTRY__URL": url})
+    with Registry.connect(url) as registry:
+        registry.add_tenant(Tenant(id="kalmar", name="Kalmar kommun"))
+        _, secret = registry.add_webhook("kalmar", "https://example.org/hook", [EventKind.FIRE_RISK],
+                                         at=datetime.now(UTC), by="test")  # fmt: skip
+    key = tomning("webhooks", "key", cwd=tmp_path).strip()
+    env = {"TOMNING_REGISTRY__URL": url, "TOMNING_WEBHOOKS__SECRET_KEYS": key}
+    assert (
+        tomning("webhooks", "reseal", cwd=tmp_path, env=env).strip()
+        == "1 webhook secret(s) sealed with the first key"
+    )
+    with Registry.connect(url) as registry, registry.engine.connect() as conn:
+        stored = conn.execute(select(schema.webhooks.c.secret)).scalar_one()
+    from pydantic import SecretStr
+
+    from api.webhooks import Secrets
+
+    assert stored != secret
+    assert Secrets(SecretStr(key)).open(stored) == secret
+    refused = subprocess.run([sys.executable, "-m", "tomning", "webhooks", "reseal"], cwd=tmp_path,
+                             env=os.environ | {"TOMNING_REGISTRY__URL": url}, capture_output=True, text=True,
+                             check=False)  # fmt: skip
+    assert refused.returncode != 0
+    assert "set TOMNING_WEBHOOKS__SECRET_KEYS first" in refused.stderr
