@@ -94,12 +94,18 @@ def signature(secret: str, body: bytes) -> str:
 def check_target(url: str, *, allow_private: bool) -> None:
     """Refuse a URL that is not http(s), or whose host is (or resolves to) a loopback, private, link-local
     or reserved address, unless `allow_private`."""
-    parts = urlsplit(url)
-    if parts.scheme not in ("http", "https") or not parts.hostname:
+    try:
+        parts = urlsplit(url)
+        port, host = parts.port or 443, parts.hostname or ""
+        host.encode("idna")  # a name no DNS could carry: refused here, not failing each post
+        httpx.URL(url)
+    except (ValueError, httpx.InvalidURL) as exc:  # UnicodeError is a ValueError
+        raise InvalidInput(f"{url!r} is not a valid URL: {exc}") from exc
+    if parts.scheme not in ("http", "https") or not host:
         raise InvalidInput(f"{url!r} is not an http or https URL")
     if allow_private:
         return
-    lookup = _resolver.submit(socket.getaddrinfo, parts.hostname, parts.port or 443)
+    lookup = _resolver.submit(socket.getaddrinfo, host, port)
     try:
         found = {info[4][0] for info in lookup.result(timeout=RESOLVE_S)}
     except OSError as exc:
@@ -134,7 +140,7 @@ def deliver_due(registry: Registry, client: httpx.Client, now: datetime, *, allo
             answer = client.post(url, content=body, headers=headers)
             if not 200 <= answer.status_code < 300:
                 error = f"HTTP {answer.status_code}"
-        except (httpx.HTTPError, InvalidInput) as exc:
+        except (httpx.HTTPError, httpx.InvalidURL, InvalidInput) as exc:
             error = f"{type(exc).__name__}: {exc}"
         tries = delivery.attempts + 1
         if not error:
