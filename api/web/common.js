@@ -27,6 +27,8 @@ const WORDS = {
     legendNone: "ingen mätning", leftOut: "utanför planen", wrong: "Fel användare eller lösenord",
     residual: "rest", food: "mat", paper: "papper", plastic: "plast", glass: "glas", metal: "metall",
     newspaper: "tidningar", textile: "textil",
+    fullAround: "Full cirka", notFullSoon: "Inte full inom två veckor", noReadings: "Inga mätningar på två veckor",
+    fillChart: "Fyllnad senaste veckan och prognos", threshold: "gräns",
   },
   en: {
     signIn: "Sign in", tenant: "Municipality", username: "Username", password: "Password", key: "API key",
@@ -54,6 +56,8 @@ const WORDS = {
     legendNone: "no reading", leftOut: "left out", wrong: "Wrong username or password",
     residual: "residual", food: "food", paper: "paper", plastic: "plastic", glass: "glass", metal: "metal",
     newspaper: "newspaper", textile: "textile",
+    fullAround: "Full around", notFullSoon: "Not full within two weeks", noReadings: "No readings in two weeks",
+    fillChart: "Fill over the last week, and forecast", threshold: "threshold",
   },
 };
 

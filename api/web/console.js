@@ -215,9 +215,71 @@ function binPopup(b) {
     class: `button small ${c[kind].includes(b.id) ? "" : "secondary"}`, "data-choice": kind,
     onclick: () => { toggle(kind, b.id); map.closePopup(); },
   }, c[kind].includes(b.id) ? `✓ ${label}` : label);
+  const chart = h("div", { class: "fill-chart", "aria-label": t("fillChart") });
+  fillChart(chart, b); // drawn when the readings and the forecast arrive; the space is kept meanwhile
   return h("div", { class: "bin-popup", "data-bin": b.id },
     h("p", {}, h("b", {}, b.id), ` · ${percent(b.fillingLevel)}`),
+    chart,
     button("include", t("includeBin")), " ", button("exclude", t("excludeBin")));
+}
+
+const SVG = "http://www.w3.org/2000/svg";
+
+function s(tag, attrs = {}, ...children) {
+  const node = document.createElementNS(SVG, tag);
+  for (const [name, value] of Object.entries(attrs)) node.setAttribute(name, String(value));
+  node.append(...children);
+  return node;
+}
+
+/** The bin's last week of hourly fill, its threshold, and where its forecast crosses it (a straight line at
+ * the forecast's rate, with the band from its slowest to its fastest likely rate). */
+async function fillChart(into, b) {
+  const [past, forecast] = await Promise.all([
+    api(`/v1/bins/${encodeURIComponent(b.id)}/readings?interval=1h`).then((r) => r.data, () => []),
+    api(`/v1/bins/${encodeURIComponent(b.id)}/forecast`).then((r) => r.data, () => null),
+  ]);
+  const now = forecast ? Date.parse(forecast.made_at) : Date.now(); // the server's clock, not the desk's
+  if (!past.length && !forecast) {
+    into.append(h("p", { class: "forecast-text" }, t("noReadings")));
+    return;
+  }
+  const [width, height, pad] = [260, 90, 4];
+  const from = now - 7 * 86_400_000;
+  const until = now + 3 * 86_400_000;
+  const x = (ms) => pad + ((ms - from) / (until - from)) * (width - 2 * pad);
+  const y = (level) => height - pad - Math.max(0, Math.min(1.05, level)) * (height - 2 * pad);
+  const threshold = forecast?.threshold ?? b.binFullnessThreshold ?? 0.8;
+  const svg = s("svg", { class: "fill-chart", viewBox: `0 0 ${width} ${height}`, width, height, role: "img" },
+    s("title", {}, t("fillChart")),
+    s("rect", { x: 0, y: 0, width, height, fill: "#f6f8fa" }),
+    s("line", { class: "now", x1: x(now), x2: x(now), y1: pad, y2: height - pad, stroke: "#999" }),
+    s("line", { class: "threshold", x1: pad, x2: width - pad, y1: y(threshold), y2: y(threshold),
+      stroke: "#c0001a", "stroke-dasharray": "4 3" }));
+  const points = past.map((p) => `${x(Date.parse(p.ts)).toFixed(1)},${y(p.fillingLevel).toFixed(1)}`);
+  if (points.length) {
+    svg.append(s("polyline", { class: "past", points: points.join(" "), fill: "none", stroke: "#0b5cad", "stroke-width": 2 }));
+  }
+  let text = t("notFullSoon");
+  if (forecast) {
+    const seen = Date.parse(forecast.observed_at);
+    const at = (rate, ms) => forecast.fillingLevel + (rate * (ms - seen)) / 86_400_000;
+    const [slow, fast] = forecast.rate_band_per_day;
+    svg.append(
+      s("polygon", { class: "band", fill: "#0b5cad", opacity: 0.15, points: [
+        [seen, forecast.fillingLevel], [until, at(fast, until)], [until, at(slow, until)],
+      ].map(([ms, level]) => `${x(ms).toFixed(1)},${y(level).toFixed(1)}`).join(" ") }),
+      s("line", { class: "ahead", x1: x(seen), y1: y(forecast.fillingLevel), x2: x(until),
+        y2: y(at(forecast.rate_per_day, until)), stroke: "#0b5cad", "stroke-dasharray": "2 2" }));
+    if (forecast.full_at) {
+      const when = (iso) => new Intl.DateTimeFormat(language() === "sv" ? "sv-SE" : "en-GB", {
+        timeZone: state.tenant.timezone, weekday: "short", hour: "2-digit", minute: "2-digit" }).format(new Date(iso));
+      const [early, late] = [forecast.full_earliest, forecast.full_latest].map((iso) => iso && when(iso));
+      const band = early && late && early !== late ? ` (${early}–${late})` : "";
+      text = `${t("fullAround")} ${when(forecast.full_at)}${band}`;
+    }
+  }
+  into.append(svg, h("p", { class: "forecast-text" }, text));
 }
 
 function drawMap() {

@@ -115,3 +115,30 @@ def test_a_dispatcher_leaves_a_bin_and_a_truck_out_of_the_days_plan_from_the_map
     assert current["replaces"] == plan["id"]
     assert current["choices"] == {"include": [], "exclude": [], "vehicles_off": ["truck-1"]}
     context.close()
+
+
+def test_a_bins_popup_plots_its_last_week_and_says_when_it_will_be_full(
+    world: World, served: Served, browser: Browser
+) -> None:
+    context, page = _signed_in(world, served, browser)
+    expect(page.locator("path.leaflet-interactive")).to_have_count(24)
+    page.locator("path.leaflet-interactive").last.click()
+    popup = page.locator(".bin-popup")
+    chosen = popup.get_attribute("data-bin") or "?"
+    readings = world.client.get(
+        f"/v1/bins/{chosen}/readings?interval=1h", headers=world.auth("kalmar", "viewer")
+    )
+    forecast = world.client.get(f"/v1/bins/{chosen}/forecast", headers=world.auth("kalmar", "viewer")).json()
+    line = popup.locator("svg.fill-chart polyline.past")
+    expect(line).to_have_count(1)
+    drawn = (line.get_attribute("points") or "").split()
+    assert len(drawn) == len(readings.json()) >= 2  # an hourly point per reading hour of the week
+    # the newest reading is drawn highest of the week's last points: the fill rises until now
+    assert float(drawn[-1].split(",")[1]) < float(drawn[0].split(",")[1])
+    expect(popup.locator("svg.fill-chart line.threshold")).to_have_count(1)
+    expect(popup.locator("svg.fill-chart polygon.band")).to_have_count(1)
+    assert forecast["full_at"] is not None
+    expect(popup.locator(".forecast-text")).to_contain_text("Full cirka")
+    page.wait_for_timeout(400)  # the popup's fade-in
+    page.screenshot(path=str(SCREENSHOTS / "console-bin.png"))
+    context.close()
