@@ -28,7 +28,7 @@ const WORDS = {
     residual: "rest", food: "mat", paper: "papper", plastic: "plast", glass: "glas", metal: "metall",
     newspaper: "tidningar", textile: "textil",
     fullAround: "Full cirka", notFullSoon: "Inte full inom två veckor", noReadings: "Inga mätningar på två veckor",
-    fillChart: "Fyllnad senaste veckan och prognos", threshold: "gräns",
+    fillChart: "Fyllnad senaste veckan och prognos", threshold: "gräns", lastReport: "senast rapport",
   },
   en: {
     signIn: "Sign in", tenant: "Municipality", username: "Username", password: "Password", key: "API key",
@@ -57,7 +57,7 @@ const WORDS = {
     residual: "residual", food: "food", paper: "paper", plastic: "plastic", glass: "glass", metal: "metal",
     newspaper: "newspaper", textile: "textile",
     fullAround: "Full around", notFullSoon: "Not full within two weeks", noReadings: "No readings in two weeks",
-    fillChart: "Fill over the last week, and forecast", threshold: "threshold",
+    fillChart: "Fill over the last week, and forecast", threshold: "threshold", lastReport: "last report",
   },
 };
 

@@ -8,7 +8,7 @@ const bar = document.getElementById("bar");
 const state = {
   token: sessionStorage.getItem("tomning.console.token"),
   tenant: null, bins: [], etag: null, alerts: [], kpis: null, plan: null, day: null, dayOff: null,
-  dayOffFor: null, qr: null, message: null, trucks: [],
+  dayOffFor: null, qr: null, message: null, trucks: [], outcomes: [],
   // per day: the dispatcher's { include, exclude, vehicles_off } for the next plan or re-plan, kept in
   // the browser until then (a reload does not lose them)
   choices: JSON.parse(localStorage.getItem("tomning.console.choices") || "{}"),
@@ -75,6 +75,8 @@ async function load() {
   state.kpis = (await api("/v1/kpis/daily")).data;
   const plans = (await api(`/v1/plans?day=${state.day}`)).data.items;
   state.plan = plans.find((p) => p.status !== "superseded") || null;
+  // the drivers' reports on the plan out on the road: each route's progress
+  state.outcomes = state.plan?.status === "dispatched" ? (await api(`/v1/plans/${state.plan.id}/outcomes`)).data : [];
   try {
     state.trucks = (await api("/v1/fleet")).data.vehicles.map((v) => v.id);
   } catch {
@@ -198,6 +200,7 @@ function planSection() {
     h("b", {}, r.vehicle), r.driver ? ` (${r.driver})` : "",
     ` · ${r.visits.filter((v) => v.kind === "bin").length} ${t("stops")} · ${(r.distance_m / 1000).toFixed(1)} ${t("km")} · ${(r.duration_s / 3600).toFixed(1)} ${t("hours")}`,
     ...(r.breaks || []).map((b) => ` · ☕ ${clock(b.start)}–${clock(b.end)}`),
+    plan.status === "dispatched" ? progress(r) : null,
     plan.status === "dispatched" && r.driver
       ? h("button", { class: "button small secondary", onclick: () => act(async () => { state.qr = (await api(`/v1/plans/${plan.id}/routes/${r.index}/handover`, { method: "POST" })).data; }) }, t("handover"))
       : null))));
@@ -207,6 +210,19 @@ function planSection() {
       h("p", {}, h("a", { href: state.qr.url }, state.qr.url.split("#")[0]))));
   }
   return section;
+}
+
+/** How far a dispatched route has come: bins collected and skipped of its stops, and the last report's time. */
+function progress(route) {
+  const stops = new Set(route.visits.filter((v) => v.kind === "bin").map((v) => v.id));
+  const mine = state.outcomes.filter((o) => stops.has(o.bin_id));
+  const collected = mine.filter((o) => o.status === "collected").length;
+  const skipped = mine.filter((o) => o.status === "skipped").length;
+  const last = mine.map((o) => o.at).sort((a, b) => Date.parse(a) - Date.parse(b)).pop();
+  const at = last && new Intl.DateTimeFormat("sv-SE", { timeZone: state.tenant.timezone, hour: "2-digit", minute: "2-digit" })
+    .format(new Date(last));
+  return h("span", { class: "progress", "data-collected": collected, "data-skipped": skipped },
+    ` · ✓ ${collected}/${stops.size}`, skipped ? ` · ✕ ${skipped}` : "", at ? ` · ${t("lastReport")} ${at}` : "");
 }
 
 function binPopup(b) {

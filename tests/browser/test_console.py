@@ -59,6 +59,20 @@ def test_a_dispatcher_plans_approves_and_dispatches_from_the_console(
         "items"
     ]
     assert [p["status"] for p in plans] == ["dispatched"]
+    # the drivers report: the console shows how far each route has come
+    (dispatched,) = plans
+    first = dispatched["routes"][0]
+    stops = [v["id"] for v in first["visits"] if v["kind"] == "bin"]
+    driver = world.auth("kalmar", first["driver"])
+    reports = [(stops[0], "collected", None, "07:10"), (stops[1], "skipped", "blocked", "07:25")]
+    for n, (bin_id, status, reason, at) in enumerate(reports):
+        body = {"bin_id": bin_id, "status": status, "reason": reason, "at": f"2026-11-23T{at}:00+01:00",
+                "client_id": f"console-{n:04d}"}  # fmt: skip
+        answer = world.client.post(f"/v1/plans/{dispatched['id']}/outcomes", json=body, headers=driver)
+        assert answer.status_code == 201, answer.text
+    page.locator("#day").dispatch_event("change")  # as the 15 s refresh would
+    row = page.locator(f'#routes li[data-route="{first["index"]}"] .progress')
+    expect(row).to_have_text(f" · ✓ 1/{len(stops)} · ✕ 1 · senast rapport 07:25")
     page.locator("#routes li").first.get_by_role("button", name="QR till förare").click()
     expect(page.locator("#qr img")).to_be_visible()
     page.screenshot(path=str(SCREENSHOTS / "console.png"))
