@@ -12,7 +12,6 @@ tenant (ingest statistics) go to the one named with `_platform`.
 
 from __future__ import annotations
 
-import contextlib
 import functools
 from collections import defaultdict
 from collections.abc import Sequence
@@ -136,7 +135,11 @@ class InfluxStore:
     @classmethod
     def from_settings(cls, settings: StoreSettings) -> InfluxStore:
         store = cls(settings)
-        store.ensure_database()
+        try:
+            store.ensure_database(strict=store.per_tenant)
+        except InvalidInput:
+            store.close()
+            raise
         return store
 
     def __enter__(self) -> InfluxStore:
@@ -163,14 +166,25 @@ class InfluxStore:
             n for n in names if n.startswith(head) and n.endswith(tail) and len(n) > len(head + tail)
         )
 
-    def ensure_database(self, name: str | None = None) -> None:
-        """Create the database where the server lets us (1.x); elsewhere it must exist."""
+    def ensure_database(self, name: str | None = None, *, strict: bool = False) -> None:
+        """Create the database where the server lets us (1.x); elsewhere it must exist. `strict`: a server
+        that answers but refuses raises InvalidInput (a database per tenant needs new ones made as tenants
+        come: found out at start, not when a new municipality's first reading holds up the spool)."""
         name = name or self.database(None)
         if name in self._ensured:
             return
-        with contextlib.suppress(httpx.HTTPError):  # down now: writes will spool and say so
-            if self._http.post("/query", params={"q": f"CREATE DATABASE {_identifier(name)}"}).is_success:
-                self._ensured.add(name)
+        try:
+            self._command(f"CREATE DATABASE {_identifier(name)}")
+        except StoreUnavailable:
+            return  # down now: writes will spool and say so
+        except InvalidInput as exc:
+            if strict:
+                raise InvalidInput(
+                    f"{exc}: a database per tenant ({self.settings.influx_database!r}) needs an InfluxDB "
+                    "user who may create databases (an admin) for TOMNING_STORE__INFLUX_USERNAME"
+                ) from exc
+            return
+        self._ensured.add(name)
 
     def grant_read(self, tenant: str, user: str, password: str) -> str:
         """An InfluxDB user who may read `tenant`'s database and nothing else (for that municipality's
@@ -192,15 +206,21 @@ class InfluxStore:
         return database
 
     def _command(self, influxql: str) -> None:
-        """A statement that changes the server (POST /query); its error raised."""
+        """A statement that changes the server (POST /query); its error raised: InvalidInput when the server
+        refuses it, StoreUnavailable when it is not there."""
         try:
             response = self._http.post("/query", params={"q": influxql})
         except httpx.HTTPError as exc:
             raise StoreUnavailable(f"influxdb at {self.settings.influx_url}: {exc}") from exc
+        what = influxql.split(" WITH ")[0].split("'")[0].strip()  # never a password
+        if response.status_code in (401, 403):
+            raise InvalidInput(
+                f"influxdb refused {what!r}: HTTP {response.status_code} {response.text[:200]}".strip()
+            )
         _check(response.status_code, response.text)
         for result in response.json().get("results", []):
             if "error" in result:
-                raise InvalidInput(f"influxdb refused {influxql.split(' WITH ')[0]!r}: {result['error']}")
+                raise InvalidInput(f"influxdb refused {what!r}: {result['error']}")
 
     def _write(self, points: Sequence[tuple[str | None, str]]) -> None:
         """Line-protocol `points`, each of its tenant (or None), to the database of each."""

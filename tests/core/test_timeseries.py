@@ -205,3 +205,48 @@ def test_a_reader_of_one_tenants_database_is_granted_that_and_nothing_else(influ
         pytest.raises(InvalidInput, match=r"name it with \{tenant\}"),
     ):
         store.grant_read("kalmar", user, "x")
+
+
+@pytest.fixture(scope="module")
+def guarded_influxdb(tmp_path_factory: pytest.TempPathFactory) -> Iterator[InfluxDB]:
+    """An InfluxDB that enforces users and grants, with an admin `admin` (password `admin-pw`)."""
+    import httpx
+
+    with InfluxDB(tmp_path_factory.mktemp("guarded") / "influxdb", auth=True) as server:
+        made = httpx.post(
+            f"{server.url}/query",
+            params={"q": "CREATE USER admin WITH PASSWORD 'admin-pw' WITH ALL PRIVILEGES"},
+        )
+        assert made.status_code == 200, made.text
+        yield server  # type: ignore[misc]
+
+
+def test_a_granted_reader_reads_its_municipality_and_is_refused_the_others(
+    guarded_influxdb: InfluxDB,
+) -> None:
+    from pydantic import SecretStr
+
+    url = guarded_influxdb.url
+    admin = StoreSettings(backend="influxdb", influx_url=url, influx_database="own_{tenant}",
+                          influx_username="admin", influx_password=SecretStr("admin-pw"))  # fmt: skip
+    with InfluxStore.from_settings(admin) as store:
+        store.write_readings([a_reading(0), a_reading(5, tenant="vaxjo")])
+        store.grant_read("kalmar", "kalmar_grafana", "k-pw")
+        store.grant_read("vaxjo", "vaxjo_grafana", "v-pw")
+        store._command("CREATE USER plain WITH PASSWORD 'plain-pw'")  # may write, not create databases
+    # what Kalmar's Grafana data source can do, as its user: its own database, and nothing else
+    as_kalmar = admin.model_copy(
+        update={"influx_username": "kalmar_grafana", "influx_password": SecretStr("k-pw")}
+    )
+    with InfluxStore(as_kalmar) as kalmar:
+        assert [r.tenant for r in kalmar.readings("kalmar")] == ["kalmar"]
+        with pytest.raises(StoreUnavailable, match="not authorized"):
+            kalmar.readings("vaxjo")
+        with pytest.raises(StoreUnavailable, match="not authorized"):
+            kalmar.write_readings([a_reading(9)])  # read only
+    # a store of one database per tenant whose user may not create them: refused at start, saying why
+    plain = as_kalmar.model_copy(
+        update={"influx_username": "plain", "influx_password": SecretStr("plain-pw")}
+    )
+    with pytest.raises(InvalidInput, match=r"needs an InfluxDB user who may create databases"):
+        InfluxStore.from_settings(plain)

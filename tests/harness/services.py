@@ -140,11 +140,14 @@ class Mosquitto(Service):
 
 
 class InfluxDB(Service):
+    """InfluxDB 1.x; with `auth`, users and their grants are enforced (the first user made is the admin)."""
+
     name = "influxdb"
 
-    def __init__(self, workdir: Path) -> None:
+    def __init__(self, workdir: Path, *, auth: bool = False) -> None:
         super().__init__(workdir)
         self.rpc_port = free_port()
+        self.auth = auth
 
     @property
     def url(self) -> str:
@@ -160,6 +163,7 @@ class InfluxDB(Service):
             '  query-log-enabled = false\n  index-version = "inmem"\n'
             "[monitor]\n  store-enabled = false\n"
             f'[http]\n  bind-address = "127.0.0.1:{self.port}"\n  log-enabled = false\n'
+            f"  auth-enabled = {'true' if self.auth else 'false'}\n"
             "  max-row-limit = 0\n"
             "[continuous_queries]\n  enabled = false\n"
         )
