@@ -1,3 +1,3 @@
-from tomning.cli import app
+from tomning.cli import main
 
-app()
+main()

@@ -622,3 +622,15 @@ def scheduler_command(verbose: Verbose = False) -> None:
             run_scheduler(settings, registry, store, stop, Console())
         finally:
             store.close()
+
+
+def main() -> None:
+    """`tomning`: a refusal the platform can explain (a setting, a missing database) is one line on stderr
+    and exit status 2, not a traceback."""
+    from core.errors import TomningError
+
+    try:
+        app()
+    except TomningError as exc:
+        typer.echo(f"tomning: {exc}", err=True)
+        raise SystemExit(2) from None

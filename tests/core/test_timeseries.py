@@ -250,3 +250,25 @@ def test_a_granted_reader_reads_its_municipality_and_is_refused_the_others(
     )
     with pytest.raises(InvalidInput, match=r"needs an InfluxDB user who may create databases"):
         InfluxStore.from_settings(plain)
+
+
+def test_ingest_that_could_not_make_a_new_municipalitys_database_does_not_start(
+    guarded_influxdb: InfluxDB, tmp_path: Path
+) -> None:
+    import os
+    import subprocess
+    import sys
+
+    env = os.environ | {
+        "TOMNING_REGISTRY__URL": f"sqlite:///{tmp_path / 'registry.sqlite'}",
+        "TOMNING_STORE__BACKEND": "influxdb", "TOMNING_STORE__INFLUX_URL": guarded_influxdb.url,
+        "TOMNING_STORE__INFLUX_DATABASE": "own_{tenant}", "TOMNING_STORE__INFLUX_USERNAME": "nobody",
+        "TOMNING_STORE__INFLUX_PASSWORD": "wrong",
+    }  # fmt: skip
+    run = subprocess.run([sys.executable, "-m", "tomning", "ingest"], cwd=tmp_path, env=env,
+                         capture_output=True, text=True, timeout=60, check=False)  # fmt: skip
+    assert run.returncode == 2, run.stdout + run.stderr
+    assert "Traceback" not in run.stderr
+    line = run.stderr.strip().splitlines()[-1]  # after the registry's migrations, one line says why
+    assert line.startswith("tomning: influxdb refused 'CREATE DATABASE \"own__platform\"'")
+    assert "needs an InfluxDB user who may create databases" in line
