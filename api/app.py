@@ -9,7 +9,7 @@ from fastapi import FastAPI
 from fastapi.responses import FileResponse, RedirectResponse
 from fastapi.staticfiles import StaticFiles
 
-from api import problems
+from api import metrics, problems
 from api.context import Services
 from api.resources import admin, alerts, bins, devices, kpis, plans, webhooks
 
@@ -47,6 +47,7 @@ def create_app(services: Services) -> FastAPI:
     )  # fmt: skip
     app.state.services = services
     problems.install(app)
+    metrics.install(app, services)
     for module in (bins, devices, alerts, plans, kpis, webhooks, admin):
         app.include_router(module.router)
 

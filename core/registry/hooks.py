@@ -9,7 +9,7 @@ from collections.abc import Callable, Iterable, Sequence
 from datetime import datetime, timedelta
 from typing import Any
 
-from sqlalchemy import Connection, Engine, insert, literal, or_, select, update
+from sqlalchemy import Connection, Engine, func, insert, literal, or_, select, update
 
 from core.errors import NotFound
 from core.models import Delivery, Event, EventKind, Webhook
@@ -120,6 +120,16 @@ class Hooks:
                     data = row._asdict()
                     out.append((_delivery(data), data["url"], data["secret"]))
         return out
+
+    def pending_posts(self) -> int:
+        """Posts still to make, over every tenant (due now or waiting for a retry)."""
+        with self.engine.connect() as conn:
+            query = (
+                select(func.count())
+                .select_from(t.webhook_outbox)
+                .where(t.webhook_outbox.c.status == "pending")
+            )
+            return int(conn.execute(query).scalar_one())
 
     def settle(self, delivery_id: int, at: datetime, *, error: str = "", retry_at: datetime | None = None,
                attempts: int = 1) -> None:  # fmt: skip
