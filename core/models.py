@@ -58,6 +58,10 @@ class EventKind(StrEnum):
     TILTED = "tilted"
     LOW_BATTERY = "low_battery"
     SILENT = "silent"
+    # a driver's report on a stop: posted to webhooks (a customer service answering "was my bin
+    # emptied?"), kept as the report itself, not among the sensors' events
+    COLLECTED = "collected"
+    SKIPPED = "skipped"
 
 
 class Tenant(Frozen):

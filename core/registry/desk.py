@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import json
-from collections.abc import Callable, Iterable
+from collections.abc import Callable, Iterable, Sequence
 from datetime import date, datetime
 from typing import Any, TypeVar
 
@@ -18,7 +18,9 @@ from core.models import (
     ApiKey,
     BreakTaken,
     Event,
+    EventKind,
     Outcome,
+    OutcomeStatus,
     Plan,
     PlanStatus,
     Role,
@@ -39,6 +41,8 @@ class Desk:
     engine: Engine
 
     def bump(self, conn: Any, tenants: Iterable[str]) -> None: ...
+
+    enqueue: Callable[[Connection, Sequence[Event]], None]  # Hooks': a new report posted to webhooks with it
 
     # keys and users
     def add_key(self, key: ApiKey, secret_hash: str) -> None:
@@ -243,19 +247,31 @@ class Desk:
         return self.plan(tenant, plan_id)
 
     def add_outcome(self, outcome: Outcome) -> tuple[Outcome, bool]:
-        """Record a driver's report; a report with a known `client_id` is the stored one, not a new one."""
-        return self._add_once(t.outcomes, outcome, _outcome)
+        """Record a driver's report; a report with a known `client_id` is the stored one, not a new one. A
+        new one goes to the tenant's webhooks that ask for its kind (`collected`, `skipped`) with it."""
+        kind = EventKind.COLLECTED if outcome.status is OutcomeStatus.COLLECTED else EventKind.SKIPPED
+        said = " – ".join(
+            part for part in (outcome.reason.value if outcome.reason else "", outcome.note) if part
+        )
+        detail = f"plan {outcome.plan_id}, {outcome.by}" + (f": {said}" if said else "")
+        event = Event(tenant=outcome.tenant, kind=kind, ts=outcome.at, bin_id=outcome.bin_id, detail=detail)
+        return self._add_once(t.outcomes, outcome, _outcome, (event,))
 
     def add_break(self, taken: BreakTaken) -> tuple[BreakTaken, bool]:
         """Record that a driver's break began; a report with a known `client_id` is the stored one."""
         return self._add_once(t.breaks_taken, taken, _break_taken)
 
     def _add_once(
-        self, table: Any, report: Report, parse: Callable[[dict[str, Any]], Report]
+        self,
+        table: Any,
+        report: Report,
+        parse: Callable[[dict[str, Any]], Report],
+        events: Sequence[Event] = (),
     ) -> tuple[Report, bool]:
         try:
             with self.engine.begin() as conn:
                 conn.execute(insert(table), report.model_dump())
+                self.enqueue(conn, events)
         except IntegrityError:
             c = table.c
             query = select(table).where(c.tenant == report.tenant, c.client_id == report.client_id)

@@ -228,3 +228,35 @@ def test_secrets_are_sealed_in_the_registry_and_keys_rotate_without_a_post_lost(
     assert "none of TOMNING_WEBHOOKS__SECRET_KEYS opens" in waiting.last_error
     with pytest.raises(ValidationError, match="key 1 is not a Fernet key"):
         WebhookSettings(secret_keys=SecretStr("not-a-key"))
+
+
+def test_drivers_reports_are_posted_to_the_webhooks_asking_for_them_once_each(
+    world: World, receiver: Receiver
+) -> None:
+    from tests.api.test_access import dispatched_plan
+
+    world.services.settings = Settings(webhooks=WebhookSettings(allow_private=True))
+    admin = world.auth("kalmar", "integration")
+    made = world.client.post(
+        "/v1/webhooks", json={"url": receiver.url, "kinds": ["collected", "skipped"]}, headers=admin
+    )
+    assert made.status_code == 201, made.text
+    plan = dispatched_plan(world)
+    route = plan["routes"][0]
+    first, second = [v["id"] for v in route["visits"] if v["kind"] == "bin"][:2]
+    driver = world.auth("kalmar", route["driver"])
+    reports = [
+        {"bin_id": first, "status": "collected", "at": NOW.isoformat(), "client_id": "hook-0001"},
+        {"bin_id": second, "status": "skipped", "reason": "blocked", "note": "a van in front",
+         "at": NOW.isoformat(), "client_id": "hook-0002"},
+        {"bin_id": first, "status": "collected", "at": NOW.isoformat(), "client_id": "hook-0001"},  # resent
+    ]  # fmt: skip
+    for body in reports:
+        answer = world.client.post(f"/v1/plans/{plan['id']}/outcomes", json=body, headers=driver)
+        assert answer.status_code in (200, 201), answer.text
+    with httpx.Client() as client:
+        assert deliver_due(world.services.registry, client, NOW, allow_private=True) == (2, 0)
+    posted = [json.loads(body)["event"] for _, body in receiver.posts]
+    assert [(e["kind"], e["bin_id"]) for e in posted] == [("collected", first), ("skipped", second)]
+    assert posted[1]["detail"] == f"plan {plan['id']}, {route['driver']}: blocked – a van in front"
+    assert [h["x-tomning-event"] for h, _ in receiver.posts] == ["collected", "skipped"]
