@@ -187,7 +187,8 @@ class Measurement(Frozen):
 
 
 class Event(Frozen):
-    """Something that happened to a bin or device, derived from readings."""
+    """Something that happened to a bin or device, derived from readings; or a driver's report on a
+    stop (`collected`, `skipped`) as webhooks post it."""
 
     tenant: Id
     kind: EventKind
