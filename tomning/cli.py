@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import logging
+import re
 import signal
 import threading
 from pathlib import Path
@@ -205,7 +206,8 @@ def dashboards_push(
     from grafana_client.api import GrafanaApi
 
     from core.settings import get_settings
-    from core.timeseries.influx import PER_TENANT
+    from core.timeseries.influx import PER_TENANT, PLATFORM
+    from core.topics import ID_PATTERN
     from dashboards.push import datasource, push
 
     settings = get_settings()
@@ -220,6 +222,8 @@ def dashboards_push(
             "with {tenant} (tomning_{tenant}) to give each municipality its own",
             param_hint="--tenant",
         )
+    if tenant is not None and tenant != PLATFORM and not re.fullmatch(ID_PATTERN, tenant):
+        raise typer.BadParameter(f"{tenant!r} is not a tenant id, nor {PLATFORM!r}", param_hint="--tenant")
     if tenant is None and PER_TENANT in database:
         raise typer.BadParameter(
             f"the store keeps a database per tenant ({database!r}): name one", param_hint="--tenant"

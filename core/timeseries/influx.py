@@ -13,6 +13,7 @@ tenant (ingest statistics) go to the one named with `_platform`.
 from __future__ import annotations
 
 import functools
+import re
 from collections import defaultdict
 from collections.abc import Sequence
 from datetime import datetime
@@ -29,6 +30,7 @@ from core.errors import InvalidInput, StoreUnavailable
 from core.models import Event, Measurement, Reading
 from core.settings import StoreSettings
 from core.timeseries.sqlite import from_ms, to_ms
+from core.topics import ID_PATTERN
 
 _READING_FIELDS = (
     "seq", "distance_mm", "filling_level", "temperature_c", "battery_v", "battery_pct", "tilt_deg",
@@ -194,6 +196,8 @@ class InfluxStore:
                 f"the store keeps every tenant in one database ({self.settings.influx_database!r}): name it "
                 "with {tenant} (TOMNING_STORE__INFLUX_DATABASE=tomning_{tenant}) to give each its own"
             )
+        if tenant != PLATFORM and not re.fullmatch(ID_PATTERN, tenant):
+            raise InvalidInput(f"{tenant!r} is not a tenant id ({ID_PATTERN}) nor {PLATFORM!r}")
         database = self.database(tenant)
         self._command(f"CREATE DATABASE {_identifier(database)}")
         try:
