@@ -312,10 +312,15 @@ function drawMap() {
     legend.addTo(map);
   }
   binLayer.clearLayers();
+  // a bin a driver skipped today stands out, ringed, with the reason: it still waits to be emptied
+  const skipped = new Map(state.outcomes.filter((o) => o.status === "skipped").map((o) => [o.bin_id, o.reason]));
   for (const b of state.bins) {
+    const why = skipped.get(b.id);
     L.circleMarker([b.lat, b.lon], {
-      radius: 6, weight: 1, color: "#000", fillColor: fillColour(b.fillingLevel, b.binFullnessThreshold), fillOpacity: 0.9,
-    }).bindTooltip(`${b.id}: ${percent(b.fillingLevel)}`).bindPopup(() => binPopup(b)).addTo(binLayer);
+      radius: why ? 8 : 6, weight: why ? 4 : 1, color: why ? "#6a1b9a" : "#000", className: why ? "skipped" : "",
+      fillColor: fillColour(b.fillingLevel, b.binFullnessThreshold), fillOpacity: 0.9,
+    }).bindTooltip(`${b.id}: ${percent(b.fillingLevel)}${why ? ` · ✕ ${t(why)}` : ""}`)
+      .bindPopup(() => binPopup(b)).addTo(binLayer);
   }
   routeLayer.clearLayers();
   (state.plan?.routes || []).forEach((r, n) => {
@@ -323,6 +328,9 @@ function drawMap() {
       color: ROUTE_COLOURS[n % ROUTE_COLOURS.length], weight: 4, opacity: 0.85, className: "route-line",
     }).bindTooltip(`${r.vehicle}: ${(r.distance_m / 1000).toFixed(1)} km`).addTo(routeLayer);
   });
+  // bins over the routes, each one can be clicked; a skipped bin over its station's other fractions
+  binLayer.eachLayer((marker) => marker.bringToFront());
+  binLayer.eachLayer((marker) => { if (marker.options.className === "skipped") marker.bringToFront(); });
   if (!fitted && state.bins.length) {
     map.fitBounds(state.bins.map((b) => [b.lat, b.lon]), { padding: [20, 20] });
     fitted = true;

@@ -73,6 +73,10 @@ def test_a_dispatcher_plans_approves_and_dispatches_from_the_console(
     page.locator("#day").dispatch_event("change")  # as the 15 s refresh would
     row = page.locator(f'#routes li[data-route="{first["index"]}"] .progress')
     expect(row).to_have_text(f" · ✓ 1/{len(stops)} · ✕ 1 · senast rapport 07:25")
+    expect(page.locator("path.skipped")).to_have_count(1)  # the skipped bin, ringed on the map
+    page.locator("path.skipped").hover()
+    expect(page.locator(".leaflet-tooltip")).to_contain_text(f"{stops[1]}: ")
+    expect(page.locator(".leaflet-tooltip")).to_contain_text("✕ Blockerat")
     page.locator("#routes li").first.get_by_role("button", name="QR till förare").click()
     expect(page.locator("#qr img")).to_be_visible()
     page.screenshot(path=str(SCREENSHOTS / "console.png"))
