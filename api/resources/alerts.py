@@ -10,6 +10,7 @@ from api.auth import DISPATCH, READ, allow, tenant_of
 from api.context import Services, services
 from api.problems import responses
 from api.resources.common import Number, Page, PagingQuery, page
+from core.errors import InvalidInput
 from core.models import Alert, AlertStatus, AwareDatetime, Event, EventKind, Id, Principal
 
 router = APIRouter(prefix="/v1", responses=responses(401, 403))
@@ -18,11 +19,18 @@ Reader = Annotated[Principal, Depends(allow(READ))]
 Dispatcher = Annotated[Principal, Depends(allow(DISPATCH))]
 
 
-@router.get("/events", tags=["alerts"], summary="what happened to bins and devices, newest first")
+REPORTS = (EventKind.COLLECTED, EventKind.SKIPPED)  # drivers' reports: webhooks post them, outcomes list them
+
+
+@router.get("/events", tags=["alerts"], summary="what happened to bins and devices, newest first",
+            responses=responses(422))  # fmt: skip
 def list_events(
     request: Request, ctx: Ctx, who: Reader, paging: PagingQuery, kind: EventKind | None = None,
     bin_id: Id | None = None, since: AwareDatetime | None = None,
 ) -> Page[Event]:  # fmt: skip
+    if kind in REPORTS:
+        raise InvalidInput(f"{kind.value!r} is a driver's report, not a sensor's event: "
+                           "GET /v1/plans/{plan_id}/outcomes lists them")  # fmt: skip
     found = ctx.registry.events(tenant_of(who), kind=kind.value if kind else None, bin_id=bin_id, since=since)
     found.reverse()
     return Page[Event].model_validate(page(request, found, paging))

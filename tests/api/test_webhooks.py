@@ -260,3 +260,7 @@ def test_drivers_reports_are_posted_to_the_webhooks_asking_for_them_once_each(
     assert [(e["kind"], e["bin_id"]) for e in posted] == [("collected", first), ("skipped", second)]
     assert posted[1]["detail"] == f"plan {plan['id']}, {route['driver']}: blocked – a van in front"
     assert [h["x-tomning-event"] for h, _ in receiver.posts] == ["collected", "skipped"]
+    # not sensors' events: asking the events for them says where they are
+    asked = world.client.get("/v1/events?kind=collected", headers=admin)
+    assert asked.status_code == 422
+    assert "GET /v1/plans/{plan_id}/outcomes lists them" in asked.json()["detail"]
