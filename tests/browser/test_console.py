@@ -155,6 +155,10 @@ def test_a_bins_popup_plots_its_last_week_and_says_when_it_will_be_full(
     assert float(drawn[-1].split(",")[1]) < float(drawn[0].split(",")[1])
     expect(popup.locator("svg.fill-chart line.threshold")).to_have_count(1)
     expect(popup.locator("svg.fill-chart polygon.band")).to_have_count(1)
+    ahead = popup.locator("svg.fill-chart line.ahead")
+    numbers = [float(ahead.get_attribute(a) or "nan") for a in ("x1", "y1", "x2", "y2")]
+    assert all(n == n for n in numbers)  # drawn from the forecast's figures, none missing (NaN)
+    assert numbers[3] < numbers[1]  # the fill rises ahead
     assert forecast["full_at"] is not None
     expect(popup.locator(".forecast-text")).to_contain_text("Full cirka")
     page.wait_for_timeout(400)  # the popup's fade-in
