@@ -97,6 +97,10 @@ class ApiSettings(BaseModel):
     plan_time_limit_s: float = Field(10.0, gt=0, le=600, description="route search per plan, by default")
     plan_time_limit_max_s: float = Field(120.0, gt=0, le=600, description="the most a request may ask for")
     public_url: str = Field("http://127.0.0.1:8000", description="how phones reach the API (links, QR)")
+    sign_in_failures: int = Field(
+        5, ge=1, le=1000, description="wrong passwords for one user within `sign_in_window_s` before a pause"
+    )
+    sign_in_window_s: float = Field(900, gt=0, le=86_400, description="how long failed sign-ins count")
     metrics_token: SecretStr | None = Field(
         None, description="a bearer token /metrics asks Prometheus for; unset: /metrics answers anyone"
     )

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import math
 from datetime import datetime, timedelta
 from typing import Annotated
 
@@ -194,12 +195,21 @@ def take_handover(body: Code, ctx: Ctx) -> Token:
 
 
 @router.post(
-    "/auth/token", tags=["access"], responses=responses(401, 422),
+    "/auth/token", tags=["access"], responses=responses(401, 422, 429),
     summary="sign in with a username and password: a token that expires",
 )  # fmt: skip
 def sign_in(body: SignIn, ctx: Ctx) -> Token:
+    pause = ctx.sign_in_pause(body.tenant, body.username)
+    if pause > 0:
+        wait = math.ceil(pause)
+        raise HTTPException(
+            429, f"too many wrong passwords for {body.username!r}: try again in {wait} s",
+            headers={"Retry-After": str(wait)},
+        )  # fmt: skip
     found = ctx.registry.user(body.tenant, body.username)
-    if found is None or not access.password_matches(body.password.get_secret_value(), found[1]):
+    ok = found is not None and access.password_matches(body.password.get_secret_value(), found[1])
+    ctx.signed_in(body.tenant, body.username, ok=ok)
+    if not ok or found is None:
         raise HTTPException(401, "unknown user or wrong password", headers={"WWW-Authenticate": "Bearer"})
     role = found[0]
     expires = ctx.clock() + timedelta(seconds=ctx.settings.api.token_ttl_s)

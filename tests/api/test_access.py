@@ -215,3 +215,32 @@ def test_only_the_platform_admin_manages_tenants(world: World) -> None:
         client.get("/v1/tenant", headers={"Authorization": f"Bearer {first['key']}"}).json()["id"] == "mora"
     )
     assert client.get("/v1/bins", headers=platform).status_code == 403
+
+
+def test_guessing_a_password_gets_a_pause_not_a_token(world: World) -> None:
+    client = world.client
+    for name in ("anna", "bo"):
+        client.put(f"/v1/users/{name}", json={"role": "driver", "password": "correct horse battery"},
+                   headers=world.auth("kalmar", "admin"))  # fmt: skip
+
+    def sign_in(name: str, password: str) -> Any:
+        return client.post(
+            "/v1/auth/token", json={"tenant": "kalmar", "username": name, "password": password}
+        )
+
+    for n in range(5):
+        world.services.clock = lambda n=n: NOW + timedelta(minutes=n)  # type: ignore[misc]
+        assert sign_in("anna", f"guess {n}").status_code == 401
+    paused = sign_in("anna", "correct horse battery")  # even the right one: the guesser cannot tell
+    assert paused.status_code == 429
+    assert paused.headers["retry-after"] == str(11 * 60)  # the first guess counts until 00:15
+    assert paused.json()["detail"] == f"too many wrong passwords for 'anna': try again in {11 * 60} s"
+    assert sign_in("bo", "correct horse battery").status_code == 200  # another user is not held up
+    world.services.clock = lambda: NOW + timedelta(minutes=15)
+    assert sign_in("anna", "correct horse battery").status_code == 200  # the first guess aged out
+    # a success forgets the failures before it
+    for n in range(4):
+        assert sign_in("anna", f"again {n}").status_code == 401
+    assert sign_in("anna", "correct horse battery").status_code == 200
+    assert sign_in("anna", "one more").status_code == 401
+    assert sign_in("anna", "correct horse battery").status_code == 200
