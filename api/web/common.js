@@ -27,6 +27,8 @@ const WORDS = {
     legendNone: "ingen mätning", leftOut: "utanför planen", wrong: "Fel användare eller lösenord",
     residual: "rest", food: "mat", paper: "papper", plastic: "plast", glass: "glas", metal: "metall",
     newspaper: "tidningar", textile: "textil",
+    paused: "För många fel lösenord. Försök igen om", minutes: "min",
+    routeChanged: "Trafikledningen har ändrat rutten", ok: "OK",
     fullAround: "Full cirka", notFullSoon: "Inte full inom två veckor", noReadings: "Inga mätningar på två veckor",
     fillChart: "Fyllnad senaste veckan och prognos", threshold: "gräns", lastReport: "senast rapport",
   },
@@ -56,6 +58,8 @@ const WORDS = {
     legendNone: "no reading", leftOut: "left out", wrong: "Wrong username or password",
     residual: "residual", food: "food", paper: "paper", plastic: "plastic", glass: "glass", metal: "metal",
     newspaper: "newspaper", textile: "textile",
+    paused: "Too many wrong passwords. Try again in", minutes: "min",
+    routeChanged: "Dispatch has changed the route", ok: "OK",
     fullAround: "Full around", notFullSoon: "Not full within two weeks", noReadings: "No readings in two weeks",
     fillChart: "Fill over the last week, and forecast", threshold: "threshold", lastReport: "last report",
   },
@@ -95,10 +99,11 @@ export function h(tag, attrs = {}, ...children) {
 }
 
 export class ApiError extends Error {
-  constructor(status, problem) {
+  constructor(status, problem, retryAfter = null) {
     super(problem?.detail || `HTTP ${status}`);
     this.status = status;
     this.problem = problem;
+    this.retryAfter = retryAfter === null ? null : Number(retryAfter); // seconds, when the API said
   }
 }
 
@@ -114,7 +119,7 @@ export async function call(path, { method = "GET", body, token, headers = {} } =
   if (response.status === 304) return { status: 304, data: null, etag: response.headers.get("ETag") };
   const text = await response.text();
   const data = text ? JSON.parse(text) : null;
-  if (response.status >= 400) throw new ApiError(response.status, data);
+  if (response.status >= 400) throw new ApiError(response.status, data, response.headers.get("Retry-After"));
   return { status: response.status, data, etag: response.headers.get("ETag") };
 }
 

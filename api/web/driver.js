@@ -19,6 +19,7 @@ const state = {
   sent: read(STORE.sent, {}),
   choosing: null, // the bin whose skip reason is being chosen
   message: null,
+  notice: null, // the route changed by dispatch since the driver last looked
   online: navigator.onLine,
 };
 let syncing = false;
@@ -123,6 +124,11 @@ async function refresh() {
   if (!state.token) return;
   try {
     const answer = await call("/v1/my/routes", { token: state.token });
+    // a route dispatch re-planned (another plan for the same truck and day): say so, once, until read
+    const before = new Map(state.routes.map((v) => [`${v.day}/${v.route.vehicle}`, v.plan_id]));
+    const changed = answer.data.some((v) => before.has(`${v.day}/${v.route.vehicle}`)
+      && before.get(`${v.day}/${v.route.vehicle}`) !== v.plan_id);
+    if (changed) state.notice = `${t("routeChanged")} ${clockNow()}`;
     state.routes = answer.data;
     state.online = true;
     keep();
@@ -270,12 +276,18 @@ function signInForm() {
     try {
       const answer = await call("/v1/auth/token", { method: "POST", body: data });
       signedIn(answer.data.token);
-    } catch {
-      state.message = t("wrong");
+    } catch (error) {
+      state.message = error instanceof ApiError && error.status === 429 && error.retryAfter
+        ? `${t("paused")} ${Math.ceil(error.retryAfter / 60)} ${t("minutes")}.`
+        : t("wrong");
       render();
     }
   });
   return form;
+}
+
+function clockNow() {
+  return new Date().toTimeString().slice(0, 5); // the phone's own time of day
 }
 
 function signedIn(token) {
@@ -295,6 +307,10 @@ function render() {
   const views = state.routes;
   const body = [header()];
   if (state.message) body.push(h("p", { class: "error", role: "alert" }, state.message));
+  if (state.notice) {
+    body.push(h("p", { class: "card notice", id: "notice", role: "status" }, state.notice, " ",
+      h("button", { class: "button small", onclick: () => { state.notice = null; render(); } }, t("ok"))));
+  }
   if (!views.length) body.push(h("p", { class: "card big" }, t("noRoute")));
   for (const view of views) {
     const known = reported(view);

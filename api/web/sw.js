@@ -1,6 +1,6 @@
 // The driver app's service worker: the app itself comes from the cache when the phone is offline.
 // The API is never cached here: the app keeps the route itself and queues what the driver reports.
-const CACHE = "tomning-driver-v4"; // a new name drops the old cache when this worker takes over
+const CACHE = "tomning-driver-v5"; // a new name drops the old cache when this worker takes over
 const SHELL = [
   "/driver",
   "/static/web/driver.js",

@@ -167,3 +167,47 @@ def test_the_drivers_lunch_stands_among_the_stops_where_the_plan_puts_it(
 def _plus_30(hhmm: str) -> str:
     hours, minutes = divmod(int(hhmm[:2]) * 60 + int(hhmm[3:]) + 30, 60)
     return f"{hours:02d}:{minutes:02d}"
+
+
+def test_a_driver_is_told_when_dispatch_changes_the_route_and_when_sign_in_is_paused(
+    world: World, served: Served, browser: Browser
+) -> None:
+    plan = dispatched_plan(world)
+    route = plan["routes"][0]
+    dispatcher = world.auth("kalmar", "dispatcher")
+    link = world.client.post(f"/v1/plans/{plan['id']}/routes/{route['index']}/handover",
+                             headers=dispatcher).json()["url"]  # fmt: skip
+    context = browser.new_context(**PHONE, locale="sv-SE")  # type: ignore[arg-type]
+    page = context.new_page()
+    page.goto(link)
+    expect(page.locator("#next")).to_be_visible()
+    expect(page.locator("#notice")).to_have_count(0)
+    # dispatch re-plans the day and sends it out: the phone's next refresh says so
+    again = world.client.post(f"/v1/plans/{plan['id']}/replan", json={"time_limit_s": 1}, headers=dispatcher)
+    assert again.status_code == 201, again.text
+    for step in ("approve", "dispatch"):
+        assert (
+            world.client.post(f"/v1/plans/{again.json()['id']}/{step}", headers=dispatcher).status_code == 200
+        )
+    page.evaluate("window.dispatchEvent(new Event('online'))")  # as the 20 s refresh would
+    expect(page.locator("#notice")).to_contain_text("Trafikledningen har ändrat rutten")
+    page.locator("#notice button").click()
+    expect(page.locator("#notice")).to_have_count(0)
+    context.close()
+
+    # a password guessed at: the sign-in form says to wait, not that the password is wrong
+    world.client.put("/v1/users/anna", json={"role": "driver", "password": "correct horse battery"},
+                     headers=world.auth("kalmar", "admin"))  # fmt: skip
+    for n in range(5):
+        world.client.post(
+            "/v1/auth/token", json={"tenant": "kalmar", "username": "anna", "password": f"x{n}"}
+        )
+    context = browser.new_context(**PHONE, locale="sv-SE")  # type: ignore[arg-type]
+    page = context.new_page()
+    page.goto(f"{served.url}/driver")
+    page.locator('input[name="tenant"]').fill("kalmar")
+    page.locator('input[name="username"]').fill("anna")
+    page.locator('input[name="password"]').fill("correct horse battery")
+    page.locator("#signin button[type=submit]").click()
+    expect(page.locator("#signin .error")).to_have_text("För många fel lösenord. Försök igen om 15 min.")
+    context.close()
