@@ -125,10 +125,16 @@ async function refresh() {
   try {
     const answer = await call("/v1/my/routes", { token: state.token });
     // a route dispatch re-planned (another plan for the same truck and day): say so, once, until read
-    const before = new Map(state.routes.map((v) => [`${v.day}/${v.route.vehicle}`, v.plan_id]));
-    const changed = answer.data.some((v) => before.has(`${v.day}/${v.route.vehicle}`)
-      && before.get(`${v.day}/${v.route.vehicle}`) !== v.plan_id);
-    if (changed) state.notice = `${t("routeChanged")} ${clockNow()}`;
+    const before = new Map(state.routes.map((v) => [`${v.day}/${v.route.vehicle}`, v]));
+    const bins = (view) => new Set(view.route.visits.filter((v) => v.kind === "bin").map((v) => v.id));
+    for (const view of answer.data) {
+      const old = before.get(`${view.day}/${view.route.vehicle}`);
+      if (!old || old.plan_id === view.plan_id) continue;
+      const [was, now] = [bins(old), bins(view)];
+      const added = [...now].filter((b) => !was.has(b)).length;
+      const gone = [...was].filter((b) => !now.has(b)).length;
+      state.notice = `${t("routeChanged")} ${clockNow()}: +${added} / −${gone} ${t("stops")}`;
+    }
     state.routes = answer.data;
     state.online = true;
     keep();

@@ -191,6 +191,9 @@ def test_a_driver_is_told_when_dispatch_changes_the_route_and_when_sign_in_is_pa
         )
     page.evaluate("window.dispatchEvent(new Event('online'))")  # as the 20 s refresh would
     expect(page.locator("#notice")).to_contain_text("Trafikledningen har ändrat rutten")
+    mine = next(r for r in again.json()["routes"] if r["vehicle"] == route["vehicle"])
+    was, now = ({v["id"] for v in r["visits"] if v["kind"] == "bin"} for r in (route, mine))
+    expect(page.locator("#notice")).to_contain_text(f": +{len(now - was)} / −{len(was - now)} stopp")
     page.locator("#notice button").click()
     expect(page.locator("#notice")).to_have_count(0)
     context.close()
