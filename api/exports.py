@@ -65,20 +65,23 @@ def geojson(plan: Plan, route: PlannedRoute) -> bytes:
 
 def csv_text(route: PlannedRoute) -> str:
     """The route sheet: a row per stop in order, and the driver's breaks (kind "break", where they
-    fall, `arrival` their start) among them."""
+    fall, `arrival` their start) among them, at the place of the visit before (taken on leaving it;
+    one before the first visit, at the depot, has no lat/lon)."""
     out = io.StringIO()
     writer = csv.DictWriter(out, fieldnames=CSV_COLUMNS, lineterminator="\n")
     writer.writeheader()
     breaks = sorted(route.breaks, key=lambda b: b.start)
+    where: dict[str, object] = {"lat": "", "lon": ""}
 
     def pause(upto: datetime | None) -> None:
         while breaks and (upto is None or breaks[0].start < upto):
             b = breaks.pop(0)
-            writer.writerow(dict.fromkeys(CSV_COLUMNS, "") | {"kind": "break", "id": b.id,
-                                                                "arrival": b.start.isoformat()})  # fmt: skip
+            row = {"kind": "break", "id": b.id, "arrival": b.start.isoformat()}
+            writer.writerow(dict.fromkeys(CSV_COLUMNS, "") | where | row)
 
     for v in route.visits:
         pause(v.arrival)
+        where = {"lat": v.location.lat, "lon": v.location.lon}
         writer.writerow({
             "seq": v.seq + 1, "kind": v.kind, "id": v.id, "fraction": v.fraction.value if v.fraction else "",
             "address": v.address, "lat": v.location.lat, "lon": v.location.lon,
