@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import logging
-import re
 import signal
 import threading
 from pathlib import Path
@@ -205,9 +204,9 @@ def dashboards_push(
     """
     from grafana_client.api import GrafanaApi
 
+    from core.errors import TomningError
     from core.settings import get_settings
-    from core.timeseries.influx import PER_TENANT, PLATFORM
-    from core.topics import ID_PATTERN
+    from core.timeseries.influx import PER_TENANT, tenant_database
     from dashboards.push import datasource, push
 
     settings = get_settings()
@@ -216,22 +215,19 @@ def dashboards_push(
         raise typer.BadParameter("set TOMNING_GRAFANA__TOKEN to a Grafana service account token")
     store, grafana = settings.store, settings.grafana
     database = store.influx_database
-    if tenant is not None and PER_TENANT not in database:
-        raise typer.BadParameter(
-            f"the store keeps every tenant in {database!r}: set TOMNING_STORE__INFLUX_DATABASE to a name "
-            "with {tenant} (tomning_{tenant}) to give each municipality its own",
-            param_hint="--tenant",
-        )
-    if tenant is not None and tenant != PLATFORM and not re.fullmatch(ID_PATTERN, tenant):
-        raise typer.BadParameter(f"{tenant!r} is not a tenant id, nor {PLATFORM!r}", param_hint="--tenant")
-    if tenant is None and PER_TENANT in database:
+    if tenant is not None:
+        try:
+            database = tenant_database(database, tenant)
+        except TomningError as exc:
+            raise typer.BadParameter(str(exc), param_hint="--tenant") from exc
+    elif PER_TENANT in database:
         raise typer.BadParameter(
             f"the store keeps a database per tenant ({database!r}): name one", param_hint="--tenant"
         )
     secret = grafana.influx_password or store.influx_password
     source = datasource(
         influx_url=grafana.influx_url or store.influx_url,
-        database=database.replace(PER_TENANT, tenant or ""),
+        database=database,
         user=grafana.influx_user or store.influx_username,
         password=secret.get_secret_value() if secret else None,
     )

@@ -49,6 +49,19 @@ PLATFORM = "_platform"  # no tenant id begins with "_"
 PER_TENANT = "{tenant}"
 
 
+def tenant_database(name: str, tenant: str) -> str:
+    """`tenant`'s own database in a store named `name` (with `{tenant}`), asked for by an operator (a
+    grant, a Grafana push): refused when the store keeps one database, or `tenant` is no tenant id."""
+    if PER_TENANT not in name:
+        raise InvalidInput(
+            f"the store keeps every tenant in one database ({name!r}): name it with {{tenant}} "
+            "(TOMNING_STORE__INFLUX_DATABASE=tomning_{tenant}) to give each municipality its own"
+        )
+    if tenant != PLATFORM and not re.fullmatch(ID_PATTERN, tenant):
+        raise InvalidInput(f"{tenant!r} is not a tenant id ({ID_PATTERN}) nor {PLATFORM!r}")
+    return name.replace(PER_TENANT, tenant)
+
+
 class StoreRejected(InvalidInput):
     """InfluxDB refused the points themselves (HTTP 4xx): retrying cannot help."""
 
@@ -191,14 +204,7 @@ class InfluxStore:
     def grant_read(self, tenant: str, user: str, password: str) -> str:
         """An InfluxDB user who may read `tenant`'s database and nothing else (for that municipality's
         Grafana data source): created, or its password set; returns the database."""
-        if not self.per_tenant:
-            raise InvalidInput(
-                f"the store keeps every tenant in one database ({self.settings.influx_database!r}): name it "
-                "with {tenant} (TOMNING_STORE__INFLUX_DATABASE=tomning_{tenant}) to give each its own"
-            )
-        if tenant != PLATFORM and not re.fullmatch(ID_PATTERN, tenant):
-            raise InvalidInput(f"{tenant!r} is not a tenant id ({ID_PATTERN}) nor {PLATFORM!r}")
-        database = self.database(tenant)
+        database = tenant_database(self.settings.influx_database, tenant)
         self._command(f"CREATE DATABASE {_identifier(database)}")
         try:
             self._command(f"CREATE USER {_identifier(user)} WITH PASSWORD {quote(password)}")
