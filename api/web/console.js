@@ -212,6 +212,12 @@ function planSection() {
   return section;
 }
 
+/** An instant as the tenant's local clock shows it, in the console's language. */
+function tenantTime(iso, parts) {
+  return new Intl.DateTimeFormat(language() === "sv" ? "sv-SE" : "en-GB", { timeZone: state.tenant.timezone, ...parts })
+    .format(new Date(iso));
+}
+
 /** How far a dispatched route has come: bins collected and skipped of its stops, and the last report's time. */
 function progress(route) {
   const stops = new Set(route.visits.filter((v) => v.kind === "bin").map((v) => v.id));
@@ -219,8 +225,7 @@ function progress(route) {
   const collected = mine.filter((o) => o.status === "collected").length;
   const skipped = mine.filter((o) => o.status === "skipped").length;
   const last = mine.map((o) => o.at).sort((a, b) => Date.parse(a) - Date.parse(b)).pop();
-  const at = last && new Intl.DateTimeFormat("sv-SE", { timeZone: state.tenant.timezone, hour: "2-digit", minute: "2-digit" })
-    .format(new Date(last));
+  const at = last && tenantTime(last, { hour: "2-digit", minute: "2-digit" });
   return h("span", { class: "progress", "data-collected": collected, "data-skipped": skipped },
     ` · ✓ ${collected}/${stops.size}`, skipped ? ` · ✕ ${skipped}` : "", at ? ` · ${t("lastReport")} ${at}` : "");
 }
@@ -288,8 +293,7 @@ async function fillChart(into, b) {
       s("line", { class: "ahead", x1: x(seen), y1: y(forecast.fillingLevel), x2: x(until),
         y2: y(at(forecast.rate_per_day, until)), stroke: "#0b5cad", "stroke-dasharray": "2 2" }));
     if (forecast.full_at) {
-      const when = (iso) => new Intl.DateTimeFormat(language() === "sv" ? "sv-SE" : "en-GB", {
-        timeZone: state.tenant.timezone, weekday: "short", hour: "2-digit", minute: "2-digit" }).format(new Date(iso));
+      const when = (iso) => tenantTime(iso, { weekday: "short", hour: "2-digit", minute: "2-digit" });
       const [early, late] = [forecast.full_earliest, forecast.full_latest].map((iso) => iso && when(iso));
       const band = early && late && early !== late ? ` (${early}–${late})` : "";
       text = `${t("fullAround")} ${when(forecast.full_at)}${band}`;
@@ -311,10 +315,17 @@ function drawMap() {
     ].map(([colour, label]) => h("div", {}, h("span", { style: `color:${colour}` }, "● "), label)));
     legend.addTo(map);
   }
+  // the routes first, then the bins over them (each one can be clicked), a skipped bin last, over its
+  // station's other fractions: ringed, with the reason, as it still waits to be emptied
+  routeLayer.clearLayers();
+  (state.plan?.routes || []).forEach((r, n) => {
+    L.polyline(r.visits.map((v) => [v.location.lat, v.location.lon]), {
+      color: ROUTE_COLOURS[n % ROUTE_COLOURS.length], weight: 4, opacity: 0.85, className: "route-line",
+    }).bindTooltip(`${r.vehicle}: ${(r.distance_m / 1000).toFixed(1)} km`).addTo(routeLayer);
+  });
   binLayer.clearLayers();
-  // a bin a driver skipped today stands out, ringed, with the reason: it still waits to be emptied
   const skipped = new Map(state.outcomes.filter((o) => o.status === "skipped").map((o) => [o.bin_id, o.reason]));
-  for (const b of state.bins) {
+  for (const b of [...state.bins].sort((p, q) => skipped.has(p.id) - skipped.has(q.id))) {
     const why = skipped.get(b.id);
     L.circleMarker([b.lat, b.lon], {
       radius: why ? 8 : 6, weight: why ? 4 : 1, color: why ? "#6a1b9a" : "#000", className: why ? "skipped" : "",
@@ -322,15 +333,6 @@ function drawMap() {
     }).bindTooltip(`${b.id}: ${percent(b.fillingLevel)}${why ? ` · ✕ ${t(why)}` : ""}`)
       .bindPopup(() => binPopup(b)).addTo(binLayer);
   }
-  routeLayer.clearLayers();
-  (state.plan?.routes || []).forEach((r, n) => {
-    L.polyline(r.visits.map((v) => [v.location.lat, v.location.lon]), {
-      color: ROUTE_COLOURS[n % ROUTE_COLOURS.length], weight: 4, opacity: 0.85, className: "route-line",
-    }).bindTooltip(`${r.vehicle}: ${(r.distance_m / 1000).toFixed(1)} km`).addTo(routeLayer);
-  });
-  // bins over the routes, each one can be clicked; a skipped bin over its station's other fractions
-  binLayer.eachLayer((marker) => marker.bringToFront());
-  binLayer.eachLayer((marker) => { if (marker.options.className === "skipped") marker.bringToFront(); });
   if (!fitted && state.bins.length) {
     map.fitBounds(state.bins.map((b) => [b.lat, b.lon]), { padding: [20, 20] });
     fitted = true;
