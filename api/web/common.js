@@ -30,7 +30,7 @@ const WORDS = {
     paused: "För många fel lösenord. Försök igen om", minutes: "min",
     routeChanged: "Trafikledningen har ändrat rutten", ok: "OK",
     fullAround: "Full cirka", notFullSoon: "Inte full inom två veckor", noReadings: "Inga mätningar på två veckor",
-    fillChart: "Fyllnad senaste veckan och prognos", threshold: "gräns", lastReport: "senast rapport",
+    fillChart: "Fyllnad senaste veckan och prognos", lastReport: "senast rapport",
   },
   en: {
     signIn: "Sign in", tenant: "Municipality", username: "Username", password: "Password", key: "API key",
@@ -61,7 +61,7 @@ const WORDS = {
     paused: "Too many wrong passwords. Try again in", minutes: "min",
     routeChanged: "Dispatch has changed the route", ok: "OK",
     fullAround: "Full around", notFullSoon: "Not full within two weeks", noReadings: "No readings in two weeks",
-    fillChart: "Fill over the last week, and forecast", threshold: "threshold", lastReport: "last report",
+    fillChart: "Fill over the last week, and forecast", lastReport: "last report",
   },
 };
 
