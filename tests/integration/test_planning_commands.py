@@ -80,11 +80,17 @@ def test_tomning_plan_makes_a_draft_and_summarises_it(tmp_path: Path) -> None:
     assert f"{lunch.start:%H:%M}–{lunch.end:%H:%M}" in shown
 
 
+def _due() -> datetime:
+    """A minute ago in Kalmar: when the scheduler is due. The days it plans and records count from this
+    minute's day, not from when a test looks (a minute before midnight, the day plans the one after)."""
+    return (datetime.now(UTC) - timedelta(minutes=1)).astimezone(STOCKHOLM).replace(second=0, microsecond=0)
+
+
 def _run_scheduler(
-    tmp_path: Path, env: dict[str, str], fleet: FleetSpec, *, wait_for_plan: bool
+    tmp_path: Path, env: dict[str, str], fleet: FleetSpec, due: datetime, *, wait_for_plan: bool
 ) -> list[Plan]:
-    """The scheduler, due a minute ago for kalmar, until it planned (or for a few seconds): the plans."""
-    just_now = (datetime.now(UTC) - timedelta(minutes=1)).astimezone(STOCKHOLM).strftime("%H:%M")
+    """The scheduler, due at `due` for kalmar, until it planned (or for a few seconds): the plans."""
+    just_now = due.strftime("%H:%M")
     settings = Settings(planning=PlanningSettings(at="03:00", tenants={"kalmar": just_now}, grace_s=600))
     settings = settings.model_copy(update={"api": settings.api.model_copy(update={"plan_time_limit_s": 1})})
     stop = threading.Event()
@@ -110,10 +116,11 @@ def test_the_scheduler_plans_tomorrow_once_at_the_tenants_time(tmp_path: Path) -
     env = _seeded(tmp_path)
     # trucks every day, no holidays: tomorrow is a working day whenever the test runs
     every_day = FleetSpec.model_validate(FLEET | {"workdays": list(range(7)), "holidays": None})
-    plans = _run_scheduler(tmp_path, env, every_day, wait_for_plan=True)
+    due = _due()
+    plans = _run_scheduler(tmp_path, env, every_day, due, wait_for_plan=True)
     assert len(plans) == 1
     assert plans[0].created_by == "scheduler"
-    today = datetime.now(UTC).astimezone(STOCKHOLM).date()
+    today = due.date()
     assert plans[0].day == today + timedelta(days=1)
     # at the same time: yesterday's collection figures and today's so far, for the Collection dashboard
     with SqliteStore(tmp_path / "readings.sqlite") as store:
@@ -127,10 +134,11 @@ def test_the_scheduler_plans_nothing_for_a_day_without_collection(
     tmp_path: Path, caplog: pytest.LogCaptureFixture
 ) -> None:
     env = _seeded(tmp_path)
-    tomorrow = (datetime.now(UTC).astimezone(STOCKHOLM) + timedelta(days=1)).date()
+    due = _due()
+    tomorrow = due.date() + timedelta(days=1)
     closed = FleetSpec.model_validate(FLEET | {"workdays": list(range(7)), "closed_days": [tomorrow]})
     with caplog.at_level("INFO", logger="tomning.planner"):
-        assert _run_scheduler(tmp_path, env, closed, wait_for_plan=False) == []
+        assert _run_scheduler(tmp_path, env, closed, due, wait_for_plan=False) == []
     assert f"no collection on {tomorrow.isoformat()} (closed)" in caplog.text
 
 
@@ -221,7 +229,8 @@ def test_a_plan_that_cannot_be_made_is_logged_and_the_scheduler_goes_on(
     shut = FleetSpec.model_validate(
         FLEET | {"workdays": list(range(7)), "holidays": None, "facilities": [tip]}
     )
+    due = _due()
     with caplog.at_level("WARNING", logger="tomning.planner"):
-        assert _run_scheduler(tmp_path, env, shut, wait_for_plan=False) == []
-    tomorrow = (datetime.now(UTC).astimezone(STOCKHOLM) + timedelta(days=1)).date()
+        assert _run_scheduler(tmp_path, env, shut, due, wait_for_plan=False) == []
+    tomorrow = due.date() + timedelta(days=1)
     assert f"kalmar: no plan for {tomorrow.isoformat()}: facility 'moskogen' is closed all day" in caplog.text
