@@ -102,16 +102,22 @@ def test_every_target_is_large_enough_for_gloves_and_navigation_is_one_tap(
     page = context.new_page()
     page.goto(link)
     expect(page.locator("#next")).to_be_visible()
-    # measured in one go in the page: the app re-renders when its first refresh answers, and a button
-    # measured one by one could be the old one, already taken out of the page
-    boxes = page.locator("#next .button").evaluate_all(
-        "buttons => buttons.map((b) => [b.textContent, b.getBoundingClientRect().width,"
-        " b.getBoundingClientRect().height])"
+    # the app re-renders when its first refresh answers: wait for that, then find and measure the
+    # buttons in one function in the page, so no render can come between (a button taken out of the
+    # page measures 0 x 0; Playwright's locators find and measure in separate steps)
+    page.wait_for_load_state("networkidle")
+    boxes = page.evaluate(
+        "() => [...document.querySelectorAll('#next .button')].map((b) => [b.textContent,"
+        " b.getBoundingClientRect().width, b.getBoundingClientRect().height])"
     )
     assert len(boxes) >= 6  # collected, skip and four navigation apps
     for text, width, height in boxes:
         assert min(width, height) >= 56, text
-    hrefs = dict(page.locator(".handoff a").evaluate_all("as => as.map((a) => [a.textContent, a.href])"))
+    hrefs = dict(
+        page.evaluate(
+            "() => [...document.querySelectorAll('.handoff a')].map((a) => [a.textContent, a.href])"
+        )
+    )
     stops = [v for v in route["visits"] if v["kind"] == "bin"]
     first = f"{stops[0]['location']['lat']},{stops[0]['location']['lon']}"
     assert hrefs["Google Maps"].startswith("https://www.google.com/maps/dir/?api=1")
