@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import json
 from collections.abc import Sequence
 from datetime import datetime, timedelta
 from typing import Annotated, Literal, NamedTuple
@@ -19,9 +18,12 @@ from pydantic import (
 )
 from pydantic_core import ErrorDetails
 
+from core import jsonin
+from core.errors import PayloadRejected
 from core.models import AwareDatetime
 
 Number = StrictInt | StrictFloat
+_PRINTABLE = r"^[\x20-\x7e]+$"
 
 
 class UplinkReading(BaseModel):
@@ -39,7 +41,8 @@ class UplinkReading(BaseModel):
     battery_pct: Annotated[StrictInt, Field(ge=0, le=100)] | None = None
     tilt_deg: Annotated[Number, Field(ge=0, le=180)] | None = None
     rssi_dbm: Annotated[StrictInt, Field(ge=-150, le=0)] | None = None
-    fw_version: Annotated[StrictStr, Field(min_length=1, max_length=32)] | None = None
+    # printable ASCII: it is shown on pages and kept in both registries (PostgreSQL takes no NUL)
+    fw_version: Annotated[StrictStr, Field(min_length=1, max_length=32, pattern=_PRINTABLE)] | None = None
 
     @model_validator(mode="after")
     def _has_a_measure(self) -> UplinkReading:
@@ -80,9 +83,9 @@ def decode_uplink(payload: bytes, *, received_at: datetime, limits: Limits = DEF
         if fast is not None:
             return fast
     try:
-        document = json.loads(payload)
-    except (UnicodeDecodeError, json.JSONDecodeError) as exc:
-        return Decoded([], [Reject("malformed_json", str(exc))])
+        document = jsonin.loads(payload, max_bytes=limits.max_payload_bytes)
+    except PayloadRejected as exc:
+        return Decoded([], [Reject(exc.reason, exc.detail)])
     items = document if isinstance(document, list) else [document]
     if not items:
         return Decoded([], [Reject("empty_batch", "the array holds no reading")])
@@ -136,8 +139,13 @@ def _reject_for(errors: Sequence[ErrorDetails]) -> Reject:
         reason = "unknown_field"
     elif kind.endswith(("_than", "_than_equal", "too_long", "too_short", "literal_error")):
         reason = "out_of_range"
-    elif kind in {"value_error", "timezone_aware", "assertion_error"}:
+    elif kind in {"value_error", "timezone_aware", "assertion_error", "string_pattern_mismatch"}:
         reason = "invalid_value"
     else:
         reason = "wrong_type"
-    return Reject(reason, f"{field}: {first['msg']} (got {first.get('input')!r})")
+    return Reject(reason, f"{field}: {first['msg']} (got {_shown(first.get('input'))})")
+
+
+def _shown(value: object, limit: int = 80) -> str:
+    text = repr(value) if not isinstance(value, int) or abs(value) < 10**limit else "an integer too long"
+    return text if len(text) <= limit else text[: limit - 1] + "…"

@@ -11,16 +11,18 @@ from __future__ import annotations
 
 import base64
 import binascii
-import json
 import re
 from datetime import datetime
 from typing import Any, NamedTuple
 
+from core import jsonin
 from core.errors import PayloadRejected
 
 TTS_FILTER = "v3/+/devices/+/up"
 CHIRPSTACK_FILTER = "application/+/device/+/event/up"
 _TTS = re.compile(r"^v3/[^/]+/devices/[^/]+/up$")
+# The broker takes no message over 64 KiB (deploy/mosquitto.conf); an uplink with 100 gateways is ~30 KiB
+MAX_ENVELOPE_BYTES = 64 * 1024
 _CHIRPSTACK = re.compile(r"^application/[^/]+/device/[0-9a-fA-F]{16}/event/up$")
 
 
@@ -40,15 +42,12 @@ def is_lorawan(topic: str) -> bool:
 
 def parse(topic: str, payload: bytes) -> LoRaWANUplink:
     """The uplink in a network server's message; PayloadRejected names what is wrong."""
-    try:
-        document = json.loads(payload)
-    except (UnicodeDecodeError, json.JSONDecodeError) as exc:
-        raise PayloadRejected("malformed_json", str(exc)) from exc
+    document = jsonin.loads(payload, max_bytes=MAX_ENVELOPE_BYTES)
     if not isinstance(document, dict):
         raise PayloadRejected("not_an_object", "a network server's uplink is a JSON object")
     try:
         return _tts(document) if _TTS.match(topic) else _chirpstack(document)
-    except (KeyError, TypeError, ValueError, binascii.Error) as exc:
+    except (KeyError, TypeError, ValueError, OverflowError, AttributeError, binascii.Error) as exc:
         network = "The Things Stack v3" if _TTS.match(topic) else "ChirpStack v4"
         raise PayloadRejected(
             "invalid_envelope", f"not a {network} uplink: {type(exc).__name__} {exc}"

@@ -10,6 +10,7 @@ Departures from FIWARE, and why:
 
 from __future__ import annotations
 
+import hashlib
 from datetime import date, datetime
 from enum import StrEnum
 from typing import Annotated, Any, Literal
@@ -79,6 +80,12 @@ class Location(Frozen):
     lon: float = Field(ge=-180, le=180)
 
 
+def _tag_text(value: str) -> str:
+    if any(c == "\\" or ord(c) < 32 or ord(c) == 127 for c in value):
+        raise ValueError("no backslash or control character: it names a tag in InfluxDB")
+    return value
+
+
 class BinSpec(Frozen):
     """A bin as a tenant describes it (the API's request body); `Bin` adds its tenant."""
 
@@ -109,7 +116,7 @@ class BinSpec(Frozen):
     full_distance_mm: int = Field(ge=0, le=10_000)
     threshold: FillingLevel = Field(default=0.8, alias="binFullnessThreshold")
     service_time_s: float = Field(default=60.0, ge=0, le=3600)
-    district: str = Field(default="", max_length=100)
+    district: Annotated[str, AfterValidator(_tag_text)] = Field(default="", max_length=100)
     address: str = Field(default="", max_length=200)
 
     @model_validator(mode="after")
@@ -131,6 +138,7 @@ class Bin(BinSpec):
     """A container with a sensor-read fill; FIWARE WasteContainer."""
 
     tenant: Id
+    district: str = Field(default="", max_length=100)  # as stored: a bin from before the rule still loads
 
 
 class Device(Frozen):
@@ -242,14 +250,30 @@ class BinState(Frozen):
     date_last_emptying: AwareDatetime | None = Field(default=None, alias="dateLastEmptying")
 
 
-class DeadLetter(Frozen):
-    """A payload, or one reading of it, that was refused, with the reason."""
+DEAD_LETTER_PAYLOAD_CHARS = 4096  # a refused payload is kept for a person to read, not whole
 
-    tenant: str
-    topic: str
-    reason: str
-    detail: str
-    payload: str
+
+def _storable(value: str, limit: int) -> str:
+    """Text PostgreSQL can keep (no NUL), at most `limit` characters; a cut one says its size and hash."""
+    value = value.replace("\x00", "\\x00")
+    if len(value) <= limit:
+        return value
+    if limit < 200:
+        return value[:limit]
+    digest = hashlib.sha256(value.encode("utf-8", "surrogatepass")).hexdigest()
+    note = f"… [{len(value)} characters, sha256 {digest}]"
+    return value[: limit - len(note)] + note
+
+
+class DeadLetter(Frozen):
+    """A payload, or one reading of it, that was refused, with the reason; large ones cut (size and hash
+    kept), NUL written as \\x00, so that any payload can be stored in either registry."""
+
+    tenant: Annotated[str, AfterValidator(lambda v: _storable(v, 63))]
+    topic: Annotated[str, AfterValidator(lambda v: _storable(v, 400))]
+    reason: Annotated[str, AfterValidator(lambda v: _storable(v, 64))]
+    detail: Annotated[str, AfterValidator(lambda v: _storable(v, 2000))]
+    payload: Annotated[str, AfterValidator(lambda v: _storable(v, DEAD_LETTER_PAYLOAD_CHARS))]
     received_at: AwareDatetime
 
 

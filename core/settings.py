@@ -61,6 +61,9 @@ class IngestSettings(BaseModel):
     spool_dir: Path = Path("var/spool")
     spool_max_bytes: int = Field(512 * 1024 * 1024, ge=1024)
     retry_interval_s: float = Field(2.0, gt=0, le=300)
+    stall_after_s: float = Field(
+        60.0, gt=0, description="/healthz answers 503 when messages wait and none is stored for this long"
+    )
     max_payload_bytes: int = Field(64 * 1024, ge=256, le=16 * 1024 * 1024)
     max_batch_readings: int = Field(1000, ge=1)
     max_age_days: float = Field(30, gt=0)

@@ -3,18 +3,21 @@
 from __future__ import annotations
 
 import json
+import logging
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Protocol
 
-from core import lorawan, topics
+from core import jsonin, lorawan, topics
 from core.contract import Limits, UplinkReading, decode_uplink
 from core.decoders import DECODERS
 from core.errors import PayloadRejected
 from core.models import Bin, BinState, DeadLetter, Device, Event, Reading
 from ingest.events import advance
 from ingest.message import Inbound
+
+log = logging.getLogger(__name__)
 
 
 class Resolver(Protocol):
@@ -37,7 +40,7 @@ class Outcome:
     bins: dict[tuple[str, str], Bin] = field(default_factory=dict)  # as resolved, for deriving events
 
 
-def _text(payload: bytes) -> str:
+def text(payload: bytes) -> str:
     return payload.decode("utf-8", errors="backslashreplace")
 
 
@@ -51,10 +54,31 @@ def process(
     """Everything a batch yields; `states` is read, the new states are in the outcome."""
     out = Outcome()
     for message in batch:
-        _one(message, resolver=resolver, limits=limits, out=out)
+        _isolated(message, resolver=resolver, limits=limits, out=out)
     for reading in sorted(out.readings, key=lambda r: r.ts):
-        _advance(reading, states, out)
+        try:
+            _advance(reading, states, out)
+        except Exception:  # the reading is stored all the same; only its events are missing
+            log.exception("events of bin %r not derived from the reading at %s", reading.bin_id, reading.ts)
     return out
+
+
+def _isolated(message: Inbound, *, resolver: Resolver, limits: Limits, out: Outcome) -> None:
+    """`_one`, so that nothing in one message can stop the others: a failure we did not foresee
+    takes back what the message added and dead-letters it as `unprocessable`."""
+    marks = (len(out.readings), len(out.dead_letters))
+    try:
+        _one(message, resolver=resolver, limits=limits, out=out)
+    except Exception as exc:
+        log.exception("message on %r not processed; dead-lettered", message.topic[:200])
+        del out.readings[marks[0] :], out.dead_letters[marks[1] :]
+        detail = f"{type(exc).__name__}: {exc}"[:500]
+        _Rejecter(message, out)(tenant_of(message.topic), "unprocessable", detail)
+
+
+def tenant_of(topic: str) -> str:
+    parsed = topics.parse(topic)
+    return parsed.tenant if parsed is not None else ""
 
 
 class _Rejecter:
@@ -66,7 +90,7 @@ class _Rejecter:
         self.out.dead_letters.append(
             DeadLetter(
                 tenant=tenant, topic=m.topic, reason=reason, detail=detail, received_at=m.received_at,
-                payload=_text(m.payload) if payload is None else payload,
+                payload=text(m.payload) if payload is None else payload,
             )
         )  # fmt: skip
 
@@ -160,7 +184,7 @@ def _accept(
 
 
 def _items(payload: bytes) -> list[object]:
-    document = json.loads(payload)
+    document = jsonin.loads(payload, max_bytes=len(payload))  # parsed once already: within every limit
     return document if isinstance(document, list) else [document]
 
 

@@ -16,7 +16,7 @@ from core.contract import Limits
 from core.errors import SpoolFull
 from core.models import Bin, BinState, DeadLetter, Event, EventKind, Measurement, dump
 from core.operations import bin_point
-from core.registry import Registry
+from core.registry import Registry, is_outage
 from core.registry.store import Directory
 from core.settings import IngestSettings, MqttSettings
 from core.timeseries import TimeSeriesStore
@@ -79,6 +79,8 @@ class IngestService:
         self._stats_at = time.monotonic()
         self._stats_totals: dict[str, float] = {}
         self._saved_at = time.monotonic()
+        self._progress_at = time.monotonic()  # the last time a batch was stored, or nothing waited
+        self._waiting = 0
 
     def start(self) -> None:
         self.states = {
@@ -106,8 +108,16 @@ class IngestService:
 
     def report(self) -> dict[str, Any]:
         connected = self.consumer.connected.is_set()
+        waiting = self._waiting + self.inbox.qsize()
+        stalled_s = time.monotonic() - self._progress_at if waiting else 0.0
+        problems = [] if connected else ["not connected to the broker"]
+        if stalled_s > self.settings.stall_after_s:
+            problems.append(f"{waiting} messages wait and none was stored for {stalled_s:.0f} s")
+        if self.spool.bytes >= self.spool.max_bytes:
+            problems.append("the spool is full: nothing is acknowledged until the store returns")
         return {
-            "status": "ok" if connected else "degraded",
+            "status": "degraded" if problems else "ok",
+            "problems": problems,
             "mqtt_connected": connected,
             "store_ok": self.sink.store_ok,
             "spool_batches": self.spool.batches,
@@ -135,15 +145,15 @@ class IngestService:
             stopping = self._stopping.is_set()
             pending += self._collect()
             self.metrics.queue.set(self.inbox.qsize())
+            self._waiting = len(pending)
             if pending:
-                try:
-                    self._handle(pending)
-                    pending = []
-                except Exception:  # kept and retried: never acknowledged before it is durable
-                    log.exception("batch of %d messages not stored; retrying", len(pending))
+                pending = self._handle_isolating(pending)
+                if pending:  # kept and retried: never acknowledged before it is durable
                     time.sleep(self.settings.retry_interval_s)
-            elif self.spool.batches:
-                self._replay()
+            else:
+                self._progress_at = time.monotonic()
+                if self.spool.batches:
+                    self._replay()
             self._check_silent()
             self._record_stats()
             if stopping and not pending and self.inbox.empty():
@@ -200,6 +210,43 @@ class IngestService:
                 self.metrics.lag.observe((now - message.received_at).total_seconds())
         self._publish_dead_letters(out.dead_letters)
 
+    def _handle_isolating(self, batch: list[Inbound]) -> list[Inbound]:
+        """`_handle`; what is left to retry. A failure that is not an outage is one message's own: the
+        batch is split until that message stands alone, and it is dead-lettered, so it holds up no other
+        message or tenant (one poison uplink stopped every tenant's ingest, for good)."""
+        try:
+            self._handle(batch)
+        except Exception as exc:
+            if is_outage(exc):
+                log.error("%d messages wait, not acknowledged: %s", len(batch), exc)
+                return batch
+            if len(batch) == 1:
+                return [] if self._unprocessable(batch[0], exc) else batch
+            log.warning("a batch of %d messages failed (%r): splitting it to find the cause", len(batch), exc)
+            middle = len(batch) // 2
+            left = self._handle_isolating(batch[:middle])
+            return left + batch[middle:] if left else self._handle_isolating(batch[middle:])
+        self._progress_at = time.monotonic()
+        return []
+
+    def _unprocessable(self, message: Inbound, exc: Exception) -> bool:
+        """Dead-letter a message that fails alone; False when even that cannot be stored (retried)."""
+        letter = DeadLetter(
+            tenant=pipeline.tenant_of(message.topic), topic=message.topic, reason="unprocessable",
+            detail=f"{type(exc).__name__}: {exc}", payload=pipeline.text(message.payload),
+            received_at=message.received_at,
+        )  # fmt: skip
+        try:
+            self.registry.add_dead_letters([letter])
+        except Exception:
+            log.exception("message on %r failed and cannot be dead-lettered; retrying", message.topic[:200])
+            return False
+        log.error("message on %r dead-lettered as unprocessable: %r", message.topic[:200], exc)
+        self.metrics.dead_letters.labels("unprocessable").inc()
+        self.consumer.ack(message)
+        self._publish_dead_letters([letter])
+        return True
+
     def _count(self, out: pipeline.Outcome, where: str) -> None:
         (self.metrics.written if where == "store" else self.metrics.spooled).inc(len(out.readings))
         for letter in out.dead_letters:
@@ -246,6 +293,14 @@ class IngestService:
                 detail=reason, payload=r.model_dump_json(by_alias=True), received_at=datetime.now(UTC),
             )
             for r in batch.readings
+        ]  # fmt: skip
+        letters += [
+            DeadLetter(
+                tenant=e.tenant, topic=topics.uplink(e.tenant, e.device_id) if e.device_id else "",
+                reason="store_rejected", detail=reason, payload=e.model_dump_json(),
+                received_at=datetime.now(UTC),
+            )
+            for e in batch.events
         ]  # fmt: skip
         self.registry.add_dead_letters(letters)
         self.metrics.dead_letters.labels("store_rejected").inc(len(letters))

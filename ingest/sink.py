@@ -27,6 +27,11 @@ class Batch(NamedTuple):
             }
         ).encode()
 
+    def halves(self) -> tuple[Batch, Batch]:
+        points: list[Reading | Event] = [*self.readings, *self.events]
+        a, b = points[: len(points) // 2], points[len(points) // 2 :]
+        return Batch(*_split(a)), Batch(*_split(b))
+
     @classmethod
     def decode(cls, body: bytes) -> Batch:
         document = json.loads(body)
@@ -36,10 +41,14 @@ class Batch(NamedTuple):
         )
 
 
+def _split(points: list[Reading | Event]) -> tuple[list[Reading], list[Event]]:
+    return [p for p in points if isinstance(p, Reading)], [p for p in points if isinstance(p, Event)]
+
+
 class Sink:
     """`put` returns once the batch is in the store or the spool; it raises SpoolFull otherwise.
 
-    Points the store itself refuses (InvalidInput) go to `reject`, which dead-letters them.
+    Points the store itself refuses (InvalidInput) go to `reject`, one at a time, which dead-letters them.
     """
 
     def __init__(self, *, store: TimeSeriesStore, spool: Spool, reject: Callable[[Batch, str], None]) -> None:
@@ -55,15 +64,24 @@ class Sink:
             self.spool.append(batch.encode())  # keep order behind what waits already
             return "spool"
         try:
-            self._write(batch)
+            rejected = self._write_isolating(batch)
         except StoreUnavailable as exc:
             self._down(exc)
             self.spool.append(batch.encode())
             return "spool"
+        return "rejected" if rejected == len(batch.readings) + len(batch.events) else "store"
+
+    def _write_isolating(self, batch: Batch) -> int:
+        """Write the batch; points the store refuses are found by halving and rejected alone, so one bad
+        point keeps no other (another tenant's readings among them) out of the store. How many refused."""
+        try:
+            self._write(batch)
         except InvalidInput as exc:
-            self.reject(batch, str(exc))
-            return "rejected"
-        return "store"
+            if len(batch.readings) + len(batch.events) <= 1:
+                self.reject(batch, str(exc))
+                return 1
+            return sum(self._write_isolating(half) for half in batch.halves())
+        return 0
 
     def _write(self, batch: Batch) -> None:
         self.store.write(batch.readings, batch.events)
@@ -84,11 +102,9 @@ class Sink:
                 return True
             batch_id, body = oldest
             try:
-                self._write(Batch.decode(body))
+                self._write_isolating(Batch.decode(body))
             except StoreUnavailable as exc:
                 self._down(exc)
                 return False
-            except InvalidInput as exc:
-                self.reject(Batch.decode(body), str(exc))
             self.spool.remove(batch_id)
         return self.spool.batches == 0

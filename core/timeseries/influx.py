@@ -71,7 +71,13 @@ def quote(value: str) -> str:
     return "'" + value.replace("\\", "\\\\").replace("'", "\\'") + "'"
 
 
-_TAG_ESCAPES = str.maketrans({",": "\\,", "=": "\\=", " ": "\\ ", "\n": "\\n"})
+# InfluxDB 1.x reads a backslash in a tag value as escaping the next character, and cannot store one
+# at the end of a value or before a comma, space or equals sign (a district "Centrum\" failed a whole
+# batch of several tenants); tags are names, so a backslash is written as "/" and a control character
+# as a space. Field strings keep every character (tested against InfluxDB with generated strings).
+_TAG_ESCAPES = str.maketrans(
+    {",": "\\,", "=": "\\=", " ": "\\ ", "\\": "/"} | {chr(c): "\\ " for c in [*range(32), 127]}
+)
 _FLOATS = {"filling_level", "temperature_c", "battery_v", "tilt_deg", "threshold"}
 
 

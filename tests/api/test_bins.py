@@ -42,6 +42,14 @@ def test_validation_errors_are_problem_details_that_name_the_field(world: World)
     assert "full_distance_mm (1500) must be below empty_distance_mm (1200)" in calibration.json()["detail"]
 
 
+def test_a_district_that_would_break_the_time_series_is_refused_with_its_reason(world: World) -> None:
+    h = world.auth("kalmar", "dispatcher")
+    for district in ("Centrum\\", "Norr\nSöder"):
+        answer = world.client.put("/v1/bins/new-bin", json=NEW_BIN | {"district": district}, headers=h)
+        assert answer.status_code == 422
+        assert "no backslash or control character" in answer.text
+
+
 def test_lists_come_in_pages_with_filters(world: World) -> None:
     client, h = world.client, world.auth("kalmar", "viewer")
     first = client.get("/v1/bins?limit=10", headers=h).json()

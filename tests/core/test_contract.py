@@ -46,7 +46,12 @@ def test_an_array_keeps_good_readings_beside_bad_ones() -> None:
     ("payload", "reason"),
     [
         (b"{not json", "malformed_json"),
-        (b"\xff\xfe", "malformed_json"),
+        (b"\xff\xfe", "not_utf8"),
+        ('{"a": 1}'.encode("utf-16"), "not_utf8"),
+        (b"[" * 1000 + b"]" * 1000, "too_deep"),
+        (b'{"ts": 1, "seq": ' + b"9" * 5000 + b"}", "number_too_long"),
+        (b'{"ts": 1, "seq": 1, "distance_mm": NaN}', "malformed_json"),
+        (b'{"ts": 1, "seq": 1, "distance_mm": 1e999}', "wrong_type"),
         ([], "empty_batch"),
         (7, "not_an_object"),
         (good(seq="1"), "wrong_type"),

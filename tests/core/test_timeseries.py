@@ -93,8 +93,9 @@ def test_fill_levels_come_by_bin_oldest_first_within_the_window(store: TimeSerie
 
 
 def test_quotes_in_values_do_not_break_queries(store: TimeSeriesStore) -> None:
-    store.write_readings([a_reading(0, district='O\'Hara \\ "x", y=z')])
-    assert store.readings("kalmar")[0].district == 'O\'Hara \\ "x", y=z'
+    store.write_readings([a_reading(0, district='O\'Hara "x", y=z', fw_version='1.0 "b\\"')])
+    assert store.readings("kalmar")[0].district == 'O\'Hara "x", y=z'
+    assert store.readings("kalmar")[0].fw_version == '1.0 "b\\"'
     assert store.readings("o'hara") == []
 
 

@@ -24,11 +24,12 @@ class FlakyStore:
         self.readings_written: list[Reading] = []
         self.up = True
         self.refuse = False
+        self.refuse_seq: int | None = None  # refuses any write holding the reading of this seq
 
     def write_readings(self, readings: Sequence[Reading]) -> None:
         if not self.up:
             raise StoreUnavailable("store is down")
-        if self.refuse:
+        if self.refuse or any(r.seq == self.refuse_seq for r in readings):
             raise StoreRejected("field type conflict")
         self.readings_written.extend(readings)
 
@@ -108,6 +109,18 @@ def test_points_the_store_refuses_go_to_the_dead_letters(tmp_path: Path) -> None
     store.refuse = True
     assert sink.put([a_reading(0)], []) == "rejected"
     assert rejected == [Batch([a_reading(0)], [])]
+
+
+def test_one_point_the_store_refuses_keeps_no_other_point_out(tmp_path: Path) -> None:
+    store, rejected = FlakyStore(), []
+    sink = Sink(
+        store=store, spool=Spool(tmp_path, max_bytes=1_000_000), reject=lambda b, r: rejected.append(b)
+    )
+    store.refuse_seq = 7
+    batch = [a_reading(m, tenant="vaxjo" if m % 2 else "kalmar") for m in range(20)]
+    assert sink.put(batch, []) == "store"
+    assert rejected == [Batch([batch[7]], [])]
+    assert sorted(r.seq for r in store.readings_written) == [m for m in range(20) if m != 7]
 
 
 def test_a_batch_encodes_and_decodes_unchanged() -> None:
