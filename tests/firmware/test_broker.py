@@ -76,7 +76,8 @@ def firmware(rig: Secured, made: Provisioned, tmp_path: Path, hal: FakeHal) -> D
 
 def test_the_firmware_delivers_readings_that_ingest_accepts(secured: Secured, tmp_path: Path) -> None:
     made = secured.provision("fw-1", 0)
-    hal = FakeHal(echo_us=[5800, 5790, 5810, 5805, 5795, 9000, 5800], temperature=20.0, battery=3.87)
+    hal = FakeHal(echo_us=[5800, 5790, 5810, 5805, 5795, 9000, 5800], temperature=20.0, battery=3.87,
+                  clock=int(time.time()))  # fmt: skip
     with Publisher(secured.platform, client_id="platform-config") as platform:
         platform.publish(topics.config(TENANT, "fw-1"), json.dumps({"report_busy_s": 600}).encode(), retain=True)
         platform.flush()
@@ -100,7 +101,7 @@ def test_an_invalid_config_is_refused_and_the_old_one_kept(secured: Secured, tmp
     with Publisher(secured.platform, client_id="platform-bad-config") as platform:
         platform.publish(topics.config(TENANT, "fw-2"), b'{"threshold": 7}', retain=True)
         platform.flush()
-    sensor = firmware(secured, made, tmp_path, FakeHal())
+    sensor = firmware(secured, made, tmp_path, FakeHal(clock=int(time.time())))
     sensor.cycle()
     assert sensor.config["threshold"] == 0.8
     assert any("config refused: threshold" in line for line in sensor.log)
