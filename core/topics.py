@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import hashlib
 import re
 from typing import Literal, NamedTuple
 
@@ -48,6 +49,17 @@ def dead_letter(tenant: str) -> str:
 def uplink_filter(shared_group: str | None) -> str:
     """All tenants' uplinks; with a group, as an MQTT v5 shared subscription."""
     return shared(f"{ROOT}/+/devices/+/up", shared_group)
+
+
+def private_group(group: str, secret: str | None) -> str:
+    """The shared-subscription group that only holders of `secret` (the platform's broker password) can name.
+
+    Mosquitto grants any client any `$share/…` subscription and drops, at delivery, what its ACL denies:
+    a device that joined ingest's group took its round-robin share of every tenant's uplinks, which
+    were then lost. No device knows the platform's password, so none can name this group."""
+    if not secret:
+        return group
+    return f"{group}-{hashlib.sha256(f'tomning-share:{secret}'.encode()).hexdigest()[:20]}"
 
 
 def shared(topic_filter: str, group: str | None) -> str:

@@ -54,7 +54,8 @@ class IngestService:
         self.spool = Spool(settings.spool_dir, max_bytes=settings.spool_max_bytes)
         self.sink = Sink(store=store, spool=self.spool, reject=self._store_rejected)
         self.inbox: queue.Queue[Inbound] = queue.Queue(maxsize=settings.receive_maximum * 2)
-        group = settings.shared_group if mqtt.protocol == "v5" else None
+        secret = mqtt.password.get_secret_value() if mqtt.password else None
+        group = topics.private_group(settings.shared_group, secret) if mqtt.protocol == "v5" else None
         filters = [topics.uplink_filter(group)]
         if settings.lorawan:
             filters += [topics.shared(f, group) for f in (lorawan.TTS_FILTER, lorawan.CHIRPSTACK_FILTER)]

@@ -49,7 +49,8 @@ class Secured:
 
     @property
     def platform(self) -> MqttSettings:
-        return MqttSettings(host="127.0.0.1", port=self.broker.port, username=PLATFORM[0], password=PLATFORM[1])
+        return MqttSettings(host="127.0.0.1", port=self.broker.platform_port, username=PLATFORM[0],
+                            password=PLATFORM[1])  # fmt: skip
 
 
 @pytest.fixture

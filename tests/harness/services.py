@@ -117,16 +117,25 @@ class Mosquitto(Service):
         self.password_file = workdir / "tomning.passwd"
         self.acl_file = workdir / "tomning.acl"
         self.pid_file = workdir / "mosquitto.pid"
+        self.platform_port = free_port() if secured else self.port
 
     def command(self) -> list[str]:
         config = self.workdir / "mosquitto.conf"
+        # secured as deploy/mosquitto.conf: devices on `port`, where a client's id is its user name (none
+        # can take ingest's); the platform on `platform_port`; payloads up to the contract's 64 KiB
+        listeners = (
+            f"listener {self.platform_port} 127.0.0.1\nlistener {self.port} 127.0.0.1\n"
+            "use_username_as_clientid true\nmessage_size_limit 65536\n"
+            if self.secured
+            else f"listener {self.port} 127.0.0.1\n"
+        )
         access = (
             f"allow_anonymous false\npassword_file {self.password_file}\nacl_file {self.acl_file}\n"
             if self.secured
             else "allow_anonymous true\n"
         )
         config.write_text(
-            f"listener {self.port} 127.0.0.1\n" + access + f"pid_file {self.pid_file}\n"
+            listeners + access + f"pid_file {self.pid_file}\n"
             "persistence true\n"
             f"persistence_location {self.workdir}/\n"
             "autosave_interval 5\n"

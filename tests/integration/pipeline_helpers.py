@@ -47,10 +47,10 @@ def running_ingest(
     broker_port: int, registry: Registry, store: TimeSeriesStore, spool_dir: Path, *,
     mqtt: MqttSettings | None = None, **overrides: object,
 ) -> Iterator[IngestService]:  # fmt: skip
-    defaults: dict[str, object] = {"batch_max_wait_s": 0.05, "retry_interval_s": 0.2}
+    defaults: dict[str, object] = {"client_id": f"ingest-{spool_dir.name}", "batch_max_wait_s": 0.05,
+                                   "retry_interval_s": 0.2}  # fmt: skip
     settings = IngestSettings(
-        client_id=f"ingest-{spool_dir.name}", spool_dir=spool_dir, health_port=0,
-        **(defaults | overrides),  # type: ignore[arg-type]
+        spool_dir=spool_dir, health_port=0, **(defaults | overrides),  # type: ignore[arg-type]
     )  # fmt: skip
     service = IngestService(
         mqtt=mqtt or MqttSettings(host="127.0.0.1", port=broker_port),
