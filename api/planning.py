@@ -30,6 +30,7 @@ from core.models import (
     Fraction,
     Frozen,
     LeftOut,
+    LocalTime,
     Location,
     Measurement,
     Outcome,
@@ -66,10 +67,10 @@ class PlaceSpec(Frozen):
 class FacilitySpec(PlaceSpec):
     unload_s: float = Field(default=900.0, ge=0, le=4 * 3600)
     unload_cost_m: float = Field(default=2000.0, ge=0)
-    opens: time | None = Field(
+    opens: LocalTime | None = Field(
         None, description="local time the tip opens for trucks (with `closes`; none: always)"
     )
-    closes: time | None = Field(None, description="local time it closes: no unloading after")
+    closes: LocalTime | None = Field(None, description="local time it closes: no unloading after")
 
     @model_validator(mode="after")
     def _hours(self) -> FacilitySpec:
@@ -94,8 +95,8 @@ class BreakSpec(Frozen):
     """A break its driver takes every day, starting within a window of local clock times."""
 
     id: str = Field(default="lunch", min_length=1, max_length=63)
-    earliest: time = Field(description="local time from which it may start")
-    latest: time = Field(description="local time by which it starts")
+    earliest: LocalTime = Field(description="local time from which it may start")
+    latest: LocalTime = Field(description="local time by which it starts")
     minutes: int = Field(gt=0, le=240)
 
     @model_validator(mode="after")
@@ -109,7 +110,7 @@ class VehicleSpec(Frozen):
     id: str = Field(min_length=1, max_length=63)
     capacity_l: int = Field(gt=0, le=200_000, description="litres of waste as it lies in the bins")
     depot: str
-    shift_start: time = time(6, 0)
+    shift_start: LocalTime = time(6, 0)
     shift_s: int = Field(default=8 * 3600, gt=0, le=24 * 3600)
     driver: str | None = Field(default=None, description="who drives it: a driver's username")
     fractions: tuple[Fraction, ...] = Field(default=(), description="what it collects; empty: any")

@@ -11,22 +11,52 @@ Departures from FIWARE, and why:
 from __future__ import annotations
 
 import hashlib
-from datetime import date, datetime
+from datetime import date, datetime, time
 from enum import StrEnum
 from typing import Annotated, Any, Literal
+from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from pydantic import AfterValidator, BaseModel, ConfigDict, Field, model_validator
 
 from core.topics import ID_PATTERN
 
+# Instants and days Tömning takes lie in these years: arithmetic on 0001-01-01 or 9999-12-31 (a day
+# before, a week after, another zone) raised OverflowError, which the API answered with a plain 500.
+FIRST_YEAR, LAST_YEAR = 1970, 2200
+
 
 def _aware(value: datetime) -> datetime:
     if value.tzinfo is None or value.utcoffset() is None:
         raise ValueError("datetime must carry a time zone")
+    if not FIRST_YEAR <= value.year <= LAST_YEAR - 1:
+        raise ValueError(f"datetime must lie in the years {FIRST_YEAR} to {LAST_YEAR - 1}")
+    return value
+
+
+def _day(value: date) -> date:
+    if not FIRST_YEAR <= value.year <= LAST_YEAR - 1:
+        raise ValueError(f"date must lie in the years {FIRST_YEAR} to {LAST_YEAR - 1}")
+    return value
+
+
+def _local(value: time) -> time:
+    if value.tzinfo is not None:
+        raise ValueError("a local time, without an offset: it is read in the tenant's time zone")
+    return value
+
+
+def _zone(value: str) -> str:
+    try:
+        ZoneInfo(value)
+    except (ZoneInfoNotFoundError, ValueError) as exc:
+        raise ValueError(f"{value!r} is not an IANA time zone (e.g. Europe/Stockholm)") from exc
     return value
 
 
 AwareDatetime = Annotated[datetime, AfterValidator(_aware)]
+Day = Annotated[date, AfterValidator(_day)]
+LocalTime = Annotated[time, AfterValidator(_local)]
+TimeZone = Annotated[str, AfterValidator(_zone)]
 Id = Annotated[str, Field(pattern=ID_PATTERN)]
 ClientId = Annotated[str, Field(
     min_length=8, max_length=64, pattern=r"^[A-Za-z0-9_\-]+$",
@@ -70,7 +100,7 @@ class Tenant(Frozen):
 
     id: Id
     name: str = Field(min_length=1, max_length=200)
-    timezone: str = "Europe/Stockholm"
+    timezone: TimeZone = "Europe/Stockholm"
 
 
 class Location(Frozen):

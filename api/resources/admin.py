@@ -14,7 +14,7 @@ from api.context import Services, services
 from api.problems import responses
 from core import access
 from core.errors import NotFound
-from core.models import ApiKey, Id, Principal, Role, Tenant
+from core.models import ApiKey, AwareDatetime, Id, Principal, Role, Tenant
 from core.registry import Registry
 
 router = APIRouter(prefix="/v1", responses=responses(401, 403))
@@ -36,7 +36,7 @@ class KeyRequest(BaseModel):
     role: Role
     name: str = Field("", max_length=200, examples=["Dispatch desk"])
     subject: str | None = Field(None, max_length=63, description="for a driver: their username")
-    expires_at: datetime | None = None
+    expires_at: AwareDatetime | None = None
 
 
 class NewKey(BaseModel):

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import csv
 import io
-from datetime import date, timedelta
+from datetime import timedelta
 from typing import Annotated
 from zoneinfo import ZoneInfo
 
@@ -15,7 +15,7 @@ from api.auth import READ, allow, tenant_of
 from api.context import Services, services
 from api.figures import DailyKpis, day_figures, day_range, days_figures
 from api.problems import responses
-from core.models import Principal
+from core.models import Day, Principal
 
 router = APIRouter(prefix="/v1", tags=["kpis"], responses=responses(401, 403))
 Ctx = Annotated[Services, Depends(services)]
@@ -23,14 +23,14 @@ Reader = Annotated[Principal, Depends(allow(READ))]
 
 
 @router.get("/kpis/daily", summary="a day's figures (default: today in the tenant's time zone)")
-def daily(ctx: Ctx, who: Reader, day: date | None = None) -> DailyKpis:
+def daily(ctx: Ctx, who: Reader, day: Day | None = None) -> DailyKpis:
     tenant = tenant_of(who)
     now = ctx.clock()
     day = day or now.astimezone(ZoneInfo(ctx.registry.tenant(tenant).timezone)).date()
     return day_figures(ctx.registry, ctx.store, tenant, day, now)
 
 
-def _days(ctx: Services, who: Principal, start: date | None, end: date | None) -> list[DailyKpis]:
+def _days(ctx: Services, who: Principal, start: Day | None, end: Day | None) -> list[DailyKpis]:
     tenant = tenant_of(who)
     now = ctx.clock()
     end = end or now.astimezone(ZoneInfo(ctx.registry.tenant(tenant).timezone)).date()
@@ -42,7 +42,7 @@ def _days(ctx: Services, who: Principal, start: date | None, end: date | None) -
     "/kpis/days", responses=responses(422),
     summary="each day's figures from start to end (default: the 30 days to today), oldest first",
 )  # fmt: skip
-def days(ctx: Ctx, who: Reader, start: date | None = None, end: date | None = None) -> list[DailyKpis]:
+def days(ctx: Ctx, who: Reader, start: Day | None = None, end: Day | None = None) -> list[DailyKpis]:
     return _days(ctx, who, start, end)
 
 
@@ -50,7 +50,7 @@ def days(ctx: Ctx, who: Reader, start: date | None = None, end: date | None = No
     "/exports/kpis.csv", response_class=Response, responses=responses(422),
     summary="each day's figures as CSV (a row a day; default: the 30 days to today), for a spreadsheet",
 )  # fmt: skip
-def days_csv(ctx: Ctx, who: Reader, start: date | None = None, end: date | None = None) -> Response:
+def days_csv(ctx: Ctx, who: Reader, start: Day | None = None, end: Day | None = None) -> Response:
     out = io.StringIO()
     writer = csv.DictWriter(out, fieldnames=list(DailyKpis.model_fields), lineterminator="\n")
     writer.writeheader()

@@ -23,6 +23,7 @@ from core.models import (
     AwareDatetime,
     BreakTaken,
     ClientId,
+    Day,
     Id,
     LeftOut,
     Outcome,
@@ -58,13 +59,13 @@ def put_fleet(fleet: FleetSpec, ctx: Ctx, who: Dispatcher) -> FleetSpec:
 
 
 class CalendarDay(BaseModel):
-    day: date
+    day: Day
     working: bool
     off: str | None = Field(None, description="why the trucks do not run: a weekday off, a holiday, closed")
 
 
 class Calendar(BaseModel):
-    next_working_day: date = Field(description="the first working day after `after`: what to plan next")
+    next_working_day: Day = Field(description="the first working day after `after`: what to plan next")
     days: list[CalendarDay]
 
 
@@ -74,7 +75,7 @@ class Calendar(BaseModel):
 )  # fmt: skip
 def calendar(
     ctx: Ctx, who: Reader,
-    after: Annotated[date | None, Query(description="default: today, local time")] = None,
+    after: Annotated[Day | None, Query(description="default: today, local time")] = None,
     days: Annotated[int, Query(ge=1, le=366)] = 14,
     lang: Annotated[Literal["en", "sv"], Query(description="language of the reasons")] = "en",
 ) -> Calendar:  # fmt: skip
@@ -98,7 +99,7 @@ class PlanRequest(BaseModel):
          "exclude": ["kalmar-0880-147789-paper"], "vehicles_off": ["truck-2"]},
     ]})  # fmt: skip
 
-    day: date
+    day: Day
     time_limit_s: float | None = Field(None, gt=0, le=600, description="route search; default from settings")
     include: list[Id] = Field(default=[], max_length=10_000, description="bins collected whatever their fill")
     exclude: list[Id] = Field(default=[], max_length=10_000, description="bins not collected that day")
@@ -156,7 +157,7 @@ def create_plan(body: PlanRequest, ctx: Ctx, who: Dispatcher) -> Plan:
 
 @router.get("/plans", tags=["plans"], summary="plans, newest day first")
 def list_plans(
-    request: Request, ctx: Ctx, who: Reader, paging: PagingQuery, day: date | None = None,
+    request: Request, ctx: Ctx, who: Reader, paging: PagingQuery, day: Day | None = None,
     status: PlanStatus | None = None,
 ) -> Page[Plan]:  # fmt: skip
     found = ctx.registry.plans(tenant_of(who), day=day, status=status, limit=1_000_000)
@@ -248,7 +249,7 @@ class RouteView(BaseModel):
     """A route with what its driver has reported so far."""
 
     plan_id: Number
-    day: date
+    day: Day
     plan_status: PlanStatus
     route: PlannedRoute
     outcomes: list[Outcome]
@@ -274,7 +275,7 @@ def get_route(plan_id: Number, index: Number, ctx: Ctx, who: RouteReader) -> Rou
 @router.get(
     "/my/routes", tags=["routes"], summary="the caller's routes on a day (default today): for drivers",
 )  # fmt: skip
-def my_routes(ctx: Ctx, who: RouteReader, day: date | None = None) -> list[RouteView]:
+def my_routes(ctx: Ctx, who: RouteReader, day: Day | None = None) -> list[RouteView]:
     tenant = tenant_of(who)
     day = day or ctx.clock().astimezone(ZoneInfo(ctx.registry.tenant(tenant).timezone)).date()
     plans = ctx.registry.plans(tenant, day=day, status=PlanStatus.DISPATCHED)
