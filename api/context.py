@@ -6,7 +6,7 @@ import threading
 import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
-from datetime import UTC, datetime, timedelta
+from datetime import UTC, datetime
 
 from fastapi import Request
 
@@ -33,28 +33,20 @@ class Services:
     _locks: dict[tuple[str, str], threading.Lock] = field(default_factory=dict)
 
     _keys: dict[str, tuple[float, tuple[ApiKey, str] | None]] = field(default_factory=dict)
-    # failed sign-ins per (tenant, username), when: guessing a password gets a pause, not a token
-    _failures: dict[tuple[str, str], list[datetime]] = field(default_factory=dict)
 
     def sign_in_pause(self, tenant: str, username: str) -> float:
-        """Seconds until `username` may try again (0: now): `sign_in_failures` wrong passwords within
-        `sign_in_window_s` make it wait until the oldest of them is that old."""
-        api, now = self.settings.api, self.clock()
-        window = timedelta(seconds=api.sign_in_window_s)
-        recent = [at for at in self._failures.get((tenant, username), []) if now - at < window]
-        self._failures[tenant, username] = recent
-        if len(recent) < api.sign_in_failures:
-            return 0.0
-        return (recent[-api.sign_in_failures] + window - now).total_seconds()
+        """Seconds until `username` may try again (0: check this attempt now, and it counts): after
+        `sign_in_failures` attempts within `sign_in_window_s`, until the oldest of them is that old. Kept
+        in the registry, so API processes behind a balancer count together."""
+        api = self.settings.api
+        return self.registry.reserve_sign_in(
+            tenant, username, now=self.clock(), window_s=api.sign_in_window_s, limit=api.sign_in_failures
+        )
 
     def signed_in(self, tenant: str, username: str, *, ok: bool) -> None:
-        """A sign-in's outcome: a success forgets the user's failures, a failure counts."""
+        """A sign-in's outcome: a success forgets the attempts before it; a failure stays counted."""
         if ok:
-            self._failures.pop((tenant, username), None)
-            return
-        if len(self._failures) > 100_000:  # a flood of made-up names: forget, rather than grow
-            self._failures.clear()
-        self._failures.setdefault((tenant, username), []).append(self.clock())
+            self.registry.forget_sign_ins(tenant, username)
 
     def known_key(self, key_id: str) -> tuple[ApiKey, str] | None:
         """A key and its hash, read at most `key_cache_s` ago: a revocation elsewhere waits that long."""

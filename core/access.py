@@ -7,6 +7,7 @@ Argon2 (pwdlib).
 
 from __future__ import annotations
 
+import functools
 import hashlib
 import hmac
 import secrets
@@ -47,3 +48,10 @@ def hash_password(password: str) -> str:
 
 def password_matches(password: str, stored_hash: str) -> bool:
     return _passwords.verify(password, stored_hash)
+
+
+@functools.cache
+def unknown_user_hash() -> str:
+    """A hash to check an unknown user's password against, so that the answer takes as long as for a
+    known one (379 ms against 68 ms told which user names exist)."""
+    return hash_password(secrets.token_urlsafe(16))

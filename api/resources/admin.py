@@ -207,7 +207,9 @@ def sign_in(body: SignIn, ctx: Ctx) -> Token:
             headers={"Retry-After": str(wait)},
         )  # fmt: skip
     found = ctx.registry.user(body.tenant, body.username)
-    ok = found is not None and access.password_matches(body.password.get_secret_value(), found[1])
+    # an unknown user costs a hash check too: the answer's time must not tell which names exist
+    stored = found[1] if found is not None else access.unknown_user_hash()
+    ok = access.password_matches(body.password.get_secret_value(), stored) and found is not None
     ctx.signed_in(body.tenant, body.username, ok=ok)
     if not ok or found is None:
         raise HTTPException(401, "unknown user or wrong password", headers={"WWW-Authenticate": "Bearer"})

@@ -177,6 +177,16 @@ users = Table(
     ForeignKeyConstraint(["tenant"], ["tenants.id"], ondelete="CASCADE"),
 )
 
+sign_ins = Table(
+    "sign_ins",
+    metadata,
+    Column("tenant", String(63), primary_key=True),  # no foreign key: a made-up tenant counts too
+    Column("username", String(63), primary_key=True),
+    Column("attempts", Text, nullable=False),  # JSON: Unix times of the attempts not forgotten
+    Column("last_at", Stamp, nullable=False),
+    Index("ix_sign_ins_last_at", "last_at"),
+)
+
 fleets = Table(
     "fleets",
     metadata,

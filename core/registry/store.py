@@ -16,6 +16,7 @@ from core.models import Bin, BinState, DeadLetter, Device, Event, Location, Moun
 from core.registry import schema as t
 from core.registry.desk import Desk, event_of
 from core.registry.hooks import Hooks
+from core.registry.signins import SignIns
 
 
 def make_engine(url: str) -> Engine:
@@ -33,7 +34,7 @@ def _sqlite_pragmas(connection: Any, _record: Any) -> None:
     cursor.close()
 
 
-class Registry(Desk, Hooks):
+class Registry(Desk, Hooks, SignIns):
     """Tenants, bins, devices, mounts, bins' latest state, events and dead letters."""
 
     def __init__(self, engine: Engine) -> None:
