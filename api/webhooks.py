@@ -13,7 +13,6 @@ from __future__ import annotations
 
 import hashlib
 import hmac
-import ipaddress
 import json
 import logging
 import socket
@@ -27,6 +26,7 @@ import httpx
 from cryptography.fernet import Fernet, InvalidToken, MultiFernet
 from pydantic import SecretStr
 
+from api import egress
 from core.errors import InvalidInput
 from core.models import Delivery
 from core.registry import Registry
@@ -108,13 +108,11 @@ def check_target(url: str, *, allow_private: bool) -> None:
         raise InvalidInput(f"{parts.hostname!r} does not resolve: {exc}") from exc
     except TimeoutError as exc:
         raise InvalidInput(f"{parts.hostname!r} does not resolve within {RESOLVE_S:.0f} s") from exc
-    for address in found:
-        ip = ipaddress.ip_address(str(address).split("%")[0])
-        if not ip.is_global:
-            raise InvalidInput(
-                f"{parts.hostname!r} is {ip}, a private or local address: webhooks post to public addresses "
-                "(TOMNING_WEBHOOKS__ALLOW_PRIVATE=true allows others)"
-            )
+    if (bad := egress.first_private(str(a) for a in found)) is not None:
+        raise InvalidInput(
+            f"{parts.hostname!r} is {bad}, a private or local address: webhooks post to public addresses "
+            "(TOMNING_WEBHOOKS__ALLOW_PRIVATE=true allows others)"
+        )
 
 
 def deliver_due(registry: Registry, client: httpx.Client, now: datetime, *, allow_private: bool,
@@ -156,7 +154,11 @@ def run_webhooks(settings: Settings, registry: Registry, stop: threading.Event, 
     """Post the tenants' events to their webhooks as they are due, until `stop` (a thread of its own, so a
     long route search does not hold up a fire alarm)."""
     pruned, secrets = 0.0, Secrets(settings.webhooks.secret_keys)
-    with httpx.Client(timeout=settings.webhooks.timeout_s, follow_redirects=False) as client:
+    # the address is checked again where the connection is made: a name may point elsewhere by then
+    transport = None if settings.webhooks.allow_private else egress.GuardedTransport()
+    with httpx.Client(
+        timeout=settings.webhooks.timeout_s, follow_redirects=False, transport=transport
+    ) as client:
         while not stop.is_set():
             try:
                 if time.monotonic() - pruned > 3600:  # posts done with are kept 30 days, then forgotten
