@@ -11,6 +11,7 @@ import gpxpy.gpx
 import orjson
 import segno
 
+from api import csvcells
 from core.models import Plan, PlannedRoute
 
 CSV_COLUMNS = (
@@ -84,7 +85,7 @@ def csv_text(route: PlannedRoute) -> str:
         where = {"lat": v.location.lat, "lon": v.location.lon}
         writer.writerow({
             "seq": v.seq + 1, "kind": v.kind, "id": v.id, "fraction": v.fraction.value if v.fraction else "",
-            "address": v.address, "lat": v.location.lat, "lon": v.location.lon,
+            "address": csvcells.cell(v.address), "lat": v.location.lat, "lon": v.location.lon,
             "arrival": v.arrival.isoformat(), "load_l": v.load_l,
             "predicted_fill": "" if v.predicted_fill is None else v.predicted_fill,
         })  # fmt: skip

