@@ -279,7 +279,12 @@ class Desk:
                 row = conn.execute(query).first()
             if row is None:
                 raise
-            return parse(row._asdict()), False
+            stored = parse(row._asdict())
+            if stored != report:  # not this report sent again: another's, whose contents are not the caller's
+                raise Conflict(
+                    f"client_id {report.client_id!r} names another report: choose a new one"
+                ) from None
+            return stored, False
         return report, True
 
     def breaks_taken(self, tenant: str, *, day: date) -> list[BreakTaken]:

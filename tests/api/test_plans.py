@@ -128,15 +128,24 @@ def test_a_drivers_report_is_counted_once_however_often_it_is_sent(world: World)
     assert bad_reason.json()["errors"][0]["field"] == "body.reason"
     other = "bo" if driver == "anna" else "anna"
     assert _report(world, plan, other, bins[2]).status_code == 404  # not on their route
+    # another report under a client_id taken: refused, and the stored report (its note) not shown
+    noted = _report(world, plan, driver, bins[2], status="skipped", reason="blocked", note="gate code 1234",
+                    client_id="note-0001")  # fmt: skip
+    assert noted.status_code == 201
+    reused = _report(world, plan, driver, bins[3], client_id="note-0001")
+    assert reused.status_code == 409
+    assert "gate code" not in reused.text
+    assert "names another report" in reused.json()["detail"]
     view = world.client.get(
         f"/v1/plans/{plan['id']}/routes/{route['index']}", headers=world.auth("kalmar", driver)
     )
     assert [(o["bin_id"], o["status"]) for o in view.json()["outcomes"]] == [
         (bins[0], "collected"),
         (bins[1], "skipped"),
+        (bins[2], "skipped"),
     ]
     kpis = world.client.get("/v1/kpis/daily?day=2026-11-23", headers=world.auth("kalmar", "viewer")).json()
-    assert (kpis["emptyings"], kpis["skipped"], kpis["routes"]) == (1, 1, len(plan["routes"]))
+    assert (kpis["emptyings"], kpis["skipped"], kpis["routes"]) == (1, 2, len(plan["routes"]))
     assert kpis["km"] == round(sum(r["distance_m"] for r in plan["routes"]) / 1000, 1)
 
 
