@@ -37,12 +37,17 @@ from tests.integration.pipeline_helpers import (
     uplink,
 )
 
-NOW = datetime.now(UTC)
-
 
 class Filled:
-    def __init__(self, store: InfluxStore, registry: Registry) -> None:
-        self.store, self.registry = store, registry
+    """The store as the fixture filled it, from `now` on (the fixture's time, not the module's import:
+    the suite may reach these tests many minutes after collecting them on a busy machine)."""
+
+    def __init__(self, store: InfluxStore, registry: Registry, now: datetime) -> None:
+        self.store, self.registry, self.now = store, registry, now
+
+    def window(self) -> dict[str, datetime]:
+        """The panels' time range: the week before the fill, to a little after this moment."""
+        return {"start": self.now - timedelta(days=7), "end": datetime.now(UTC) + timedelta(minutes=5)}
 
     def variables(self, board: Board) -> dict[str, str]:
         emptied = self.registry.events(TENANT, kind="emptied")
@@ -55,6 +60,7 @@ def filled(
     mosquitto: Mosquitto, influxdb: InfluxDB, tmp_path_factory: pytest.TempPathFactory
 ) -> Iterator[Filled]:
     work = tmp_path_factory.mktemp("dashboards")
+    now = datetime.now(UTC)
     settings = StoreSettings(backend="influxdb", influx_url=influxdb.url, influx_database=unique("dash"))
     with (
         Registry.connect(f"sqlite:///{work / 'registry.sqlite'}") as registry,
@@ -71,7 +77,7 @@ def filled(
             with Publisher(mqtt, client_id=unique("old")) as old:  # one device emptied, then quiet
                 for seq, hours, distance in ((1, 8, 300), (2, 7, 1700), (3, 6, 1000)):
                     fields = {"temperature": 6.5, "battery_v": 3.9, "tilt_deg": 1.0, "rssi_dbm": -80}
-                    body = reading(seq, ts=NOW - timedelta(hours=hours), distance_mm=distance, **fields)
+                    body = reading(seq, ts=now - timedelta(hours=hours), distance_mm=distance, **fields)
                     old.publish(uplink(devices[-1]), payload(body))
                     old.flush()  # in order: full, emptied, half full
                     eventually(lambda n=seq: store.count_readings(TENANT) >= n, timeout_s=30)
@@ -96,13 +102,13 @@ def filled(
         assert [f.day for f in figures] == week
         assert sum(f.sensor_emptyings for f in figures) > 0  # the simulated round emptied bins
         first_bin = places.bin_id(TENANT, places.stations()[0], places.STATION_FRACTIONS[0])
-        busiest = Filled(store, registry).variables(boards()[0])["bin"]
+        busiest = Filled(store, registry, now).variables(boards()[0])["bin"]
         for bin_id in {first_bin, busiest}:
             store.write_measurements(forecast_points(tenant=TENANT, bin_id=bin_id, points=[
-                (NOW + timedelta(hours=h), min(1.0, 0.3 + 0.02 * h), 0.2 + 0.01 * h, min(1.0, 0.4 + 0.03 * h))
+                (now + timedelta(hours=h), min(1.0, 0.3 + 0.02 * h), 0.2 + 0.01 * h, min(1.0, 0.4 + 0.03 * h))
                 for h in range(1, 48)
             ]))  # fmt: skip
-        yield Filled(store, registry)
+        yield Filled(store, registry, now)
 
 
 def all_targets() -> list[tuple[str, str, Target]]:
@@ -116,8 +122,7 @@ def test_each_panel_query_returns_the_series_it_expects(
     filled: Filled, uid: str, title: str, target: Target
 ) -> None:
     board = next(b for b in boards() if b.uid == uid)
-    query = render(target.query, start=NOW - timedelta(days=7), end=NOW + timedelta(minutes=5), interval="1h",
-                   variables=filled.variables(board))  # fmt: skip
+    query = render(target.query, **filled.window(), interval="1h", variables=filled.variables(board))
     rows = filled.store.query(query)
     assert rows, f"{title}: no rows for {query}"
     for column in target.columns:
@@ -129,8 +134,7 @@ def test_each_panel_query_returns_the_series_it_expects(
 @pytest.mark.parametrize("board", [b for b in boards() if b.variables], ids=lambda b: b.uid)
 def test_each_template_variable_offers_values(filled: Filled, board: Board) -> None:
     for variable in board.to_json()["templating"]["list"]:
-        query = render(variable["query"], start=NOW - timedelta(days=7), end=NOW, interval="1h",
-                       variables={"tenant": TENANT})  # fmt: skip
+        query = render(variable["query"], **filled.window(), interval="1h", variables={"tenant": TENANT})
         values = [row["value"] for row in filled.store.query(query)]
         assert values, f"variable {variable['name']} offers nothing"
 
@@ -146,8 +150,7 @@ def test_the_json_carries_exactly_the_tested_queries() -> None:
 def test_filled_bins_show_up_over_threshold(filled: Filled) -> None:
     fleet = next(b for b in boards() if b.uid == "tomning-fleet")
     _, over = next(t for t in fleet.targets if "Over threshold" in t[0])
-    query = render(over.query, start=NOW - timedelta(days=7), end=NOW + timedelta(minutes=5), interval="1h",
-                   variables=filled.variables(fleet))  # fmt: skip
+    query = render(over.query, **filled.window(), interval="1h", variables=filled.variables(fleet))
     (row,) = filled.store.query(query)
     full_now = sum(s.filling_level >= 0.8 for s in filled.registry.states(TENANT))
     assert row["count"] == full_now

@@ -59,10 +59,12 @@ def test_a_cvrplib_instance_is_solved_near_its_best_known() -> None:
     instance = CVRPLIB / "X-n101-k25.vrp"
     problem = load(instance)
     assert len(problem.stops) == 100
-    solution = solve(problem, time_limit_s=5)
+    # a fixed amount of search (6.4 % after 200 plans, 0.4 s here), not the clock: a busy machine
+    # searches less in 5 s; the gap at a budget is measured in bench/routing.py
+    solution = solve(problem, time_limit_s=120, solution_limit=200)
     assert sorted(int(s) for r in solution.routes for s in r.stops) == list(range(1, 101))
     gap = solution.distance_m / best_known(instance) - 1
-    assert 0 <= gap < 0.10, f"gap {gap:.1%} at 5 s"
+    assert 0 <= gap < 0.10, f"gap {gap:.1%} after 200 plans"
 
 
 def test_more_waste_than_the_fleet_carries_gets_a_clear_error() -> None:
