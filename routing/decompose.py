@@ -208,7 +208,7 @@ def _part(problem: Problem, d: np.ndarray, base: int, vehicles: list[str], stops
 def _one_of_several(args: tuple[Problem, float, int]) -> Solution | str:
     problem, deadline, seed = args
     try:
-        return solve_large(problem, time_limit_s=max(0.5, deadline - time.time()), seed=seed)
+        return solve_large(problem, time_limit_s=max(0.5, deadline - time.monotonic()), seed=seed)
     except InvalidInput as exc:
         return str(exc)
 
@@ -224,7 +224,9 @@ def solve_side_by_side(
     if workers <= 1:
         return solve_large(problem, time_limit_s=time_limit_s, seed=seed)
     started = time.perf_counter()
-    deadline = time.time() + time_limit_s
+    # the monotonic clock is one for every process of a machine, and no one sets it: a wall-clock
+    # deadline moved with the clock (a test a year ahead made the workers search for a year)
+    deadline = time.monotonic() + time_limit_s
     context = multiprocessing.get_context("spawn")
     with context.Pool(workers) as pool:
         found = pool.map(_one_of_several, [(problem, deadline, seed + k) for k in range(workers)])

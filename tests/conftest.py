@@ -6,15 +6,33 @@ import shutil
 import tempfile
 import uuid
 from collections.abc import Iterator
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 import pytest
+import time_machine
 
 from core.registry import Registry
 from core.registry.migrate import upgrade
 from core.settings import StoreSettings
 from core.timeseries.influx import InfluxStore
 from tests.harness.services import InfluxDB, Mosquitto, PostgreSQL
+
+
+def pytest_addoption(parser: pytest.Parser) -> None:
+    parser.addoption(
+        "--days-ahead", type=float, default=0.0,
+        help="run with Python's wall clock this many days ahead (time-machine; monotonic time and the "
+        "services' clocks untouched): a test that ages with the calendar fails. CI runs 365.",
+    )  # fmt: skip
+
+
+def pytest_configure(config: pytest.Config) -> None:
+    days = config.getoption("--days-ahead")
+    if days:
+        traveller = time_machine.travel(datetime.now(UTC) + timedelta(days=days), tick=True)
+        traveller.start()
+        config.add_cleanup(traveller.stop)
 
 
 @pytest.fixture(scope="session")
