@@ -6,9 +6,12 @@ queued by Mosquitto for its persistent session, and a bare loop of batched /writ
 counts all N; (3) latency probes at a steady rate, each polled until InfluxDB answers it.
 One Python publisher sends about 2,500 QoS 1 messages/s here, less than either consumer takes,
 so the backlog is published first and the consumers are timed draining it.
-ratio = readings_per_s / min(ceilings).
+ratio = readings_per_s / min(ceilings). With `--hostile`, the same load again with 1 % poison
+messages among it (nested 1,000 deep, a 5,000-digit number, a NUL byte, UTF-16, an oversized
+payload, a ChirpStack envelope with rssi 1e999): `hostile_ratio` is its rate of good readings
+stored against the clean run's, in the same run; `lost` counts good readings never stored.
 
-    python -m bench.ingest [--quick] [--readings N]
+    python -m bench.ingest [--quick] [--readings N] [--hostile]
 """
 
 from __future__ import annotations
@@ -80,6 +83,31 @@ def messages(devices: list[str], count: int, *, start: datetime) -> list[tuple[s
             "battery_v": 3.7,
         }
         out.append((topics.uplink(TENANT, device), json.dumps(body).encode()))
+    return out
+
+
+POISON = (
+    b"[" * 1000 + b"]" * 1000,
+    b'{"ts": 1, "seq": ' + b"9" * 5000 + b"}",
+    b"\x00",
+    '{"ts": 1, "seq": 1}'.encode("utf-16"),
+    b'{"pad": "' + b"x" * 70_000 + b'"}',
+)
+CHIRPSTACK = (
+    "application/bench/device/a84041000181c0de/event/up",
+    b'{"deviceInfo": {"devEui": "a84041000181c0de"}, "fPort": 2, "fCnt": 1, "data": "AAAA", '
+    b'"time": "2026-12-03T10:00:00+00:00", "rxInfo": [{"rssi": 1e999}]}',
+)
+
+
+def poisoned(batch: list[tuple[str, bytes]], share: float) -> list[tuple[str, bytes]]:
+    """`batch` with a poison message after every 1/`share` good ones, on the same devices' topics."""
+    every, out = round(1 / share), []
+    for n, (topic, body) in enumerate(batch):
+        out.append((topic, body))
+        if n % every == every - 1:
+            kind = (n // every) % (len(POISON) + 1)
+            out.append(CHIRPSTACK if kind == len(POISON) else (topic, POISON[kind]))
     return out
 
 
@@ -176,9 +204,13 @@ def drain(
     *,
     workers: int,
     probes: int,
+    good: int | None = None,
+    name: str = "",
 ) -> tuple[float, list[float], int, int]:
-    """`workers` ingest processes draining the backlog, then probes: (rate, latencies, lost, events)."""
-    database = f"bench_w{workers}"
+    """`workers` ingest processes draining the backlog, then probes: (rate, latencies, lost, events).
+    `good`: how many of the backlog's messages are readings (the rest poison)."""
+    good = len(batch) if good is None else good
+    database = f"bench_w{workers}{name}"
     settings = StoreSettings(backend="influxdb", influx_url=influx.url, influx_database=database)
     store = InfluxStore.from_settings(settings)
     (work / database).mkdir()
@@ -193,7 +225,7 @@ def drain(
         ingest.start()
         started = time.perf_counter()  # connected, the backlog flowing
         stored = 0
-        while stored < len(batch) and time.perf_counter() - started < 600:
+        while stored < good and time.perf_counter() - started < 600:
             time.sleep(0.1)
             stored = store.count_readings(TENANT)
         rate = stored / (time.perf_counter() - started)
@@ -204,7 +236,7 @@ def drain(
             device = batch[0][0].split("/")[3]
             latencies = latency_probes(mqtt, store, device, probes, rate_per_s=20)
         time.sleep(1)
-        lost = len(batch) + probes - store.count_readings(TENANT)
+        lost = good + probes - store.count_readings(TENANT)
         events = len(store.query('SELECT "value" FROM "events" WHERE tenant = \'bench\''))
     finally:
         if ingest.process is not None:
@@ -225,6 +257,9 @@ def main() -> None:
     parser.add_argument("--readings", type=int, help="readings in each throughput phase")
     parser.add_argument("--devices", type=int, default=1000, help="simulated devices (real Swedish stations)")
     parser.add_argument("--workers", type=int, default=2, help="ingest worker processes (1 is measured too)")
+    parser.add_argument(
+        "--hostile", action="store_true", help="again with 1 %% poison messages among the load"
+    )
     args = parser.parse_args()
     count = args.readings or (20_000 if args.quick else 100_000)
     probes = 100 if args.quick else 300
@@ -247,6 +282,10 @@ def main() -> None:
         for workers in sorted({1, args.workers}):
             runs[workers] = drain(work, mqtt, influx, registry_url, batch, workers=workers,
                                   probes=probes if workers == args.workers else 0)  # fmt: skip
+        if args.hostile:
+            console.print("[bold]hostile[/]: the same load with 1 % poison messages")
+            hostile = drain(work, mqtt, influx, registry_url, poisoned(batch, 0.01), workers=args.workers,
+                            probes=0, good=count, name="_hostile")  # fmt: skip
     finally:
         broker.stop()
         influx.stop()
@@ -270,6 +309,14 @@ def main() -> None:
         "cores": os.cpu_count(),
         "quick": args.quick,
     }
+    if args.hostile:
+        result |= {
+            "hostile_readings_per_s": round(hostile[0], 1),
+            "hostile_ratio": round(hostile[0] / rate, 3),
+            "hostile_lost": hostile[2],
+            "poison_share": 0.01,
+        }
+        result["lost"] += hostile[2]
     print(json.dumps(result))
     sys.stdout.flush()
 
