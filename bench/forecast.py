@@ -31,11 +31,11 @@ from datetime import date, datetime, timedelta
 from rich.console import Console
 from rich.progress import Progress
 
-from api.planning import holidays_around
 from bench.policy import START, city
 from core.fillmodel import STOCKHOLM, BinKind, Fleet, kind_of
 from core.forecast import Rhythm, estimate, learn_rhythm, since_emptying
 from core.models import Bin
+from planning.calendar import holidays_around
 
 console = Console(stderr=True)
 AHEAD = timedelta(hours=24)

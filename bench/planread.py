@@ -27,12 +27,12 @@ from pathlib import Path
 from rich.console import Console
 from rich.progress import Progress
 
-from api.planning import forecast_all
 from bench.policy import START, city
 from core.fillmodel import STOCKHOLM, Fleet
 from core.models import Bin, Reading
 from core.settings import StoreSettings
 from core.timeseries import TimeSeriesStore, open_store
+from planning.forecasting import forecast_all
 
 console = Console(stderr=True)
 TENANT = "city"

@@ -8,7 +8,7 @@ lived twice, hour by hour:
     peaks);
 (b) Tömning: every working morning, each bin's forecast from its own sensor readings (noise, spikes,
     stuck and silent sensors included) and the day's collections, then the planner's selection
-    (api/planning.py: mandatory before it would cross its threshold, optional from 85 %), routed.
+    (planning/select.py: mandatory before it would cross its threshold, optional from 85 %), routed.
 Both route each day with the same solver, trucks and time budget; bins are emptied at their
 planned arrival times. Trucks run Monday to Friday, except on Swedish public holidays and the eves
 taken off.
@@ -46,21 +46,13 @@ from typing import Any
 from rich.console import Console
 from rich.progress import Progress
 
-from api.planning import (
-    FacilitySpec,
-    FleetSpec,
-    PlaceSpec,
-    VehicleSpec,
-    _route_group,
-    day_off,
-    forecast_all,
-    holidays_around,
-    next_workday,
-    plan_day,
-)
 from core import places
 from core.fillmodel import PROFILES, STATION_DAILY_FILL, STOCKHOLM, BinKind, Fleet, kind_of
 from core.models import Bin, Fraction, Location, PlannedRoute
+from planning.calendar import day_off, holidays_around, next_workday
+from planning.day import _route_group, plan_day
+from planning.fleet import FacilitySpec, FleetSpec, PlaceSpec, VehicleSpec
+from planning.forecasting import forecast_all
 from routing.matrix import CIRCUITY, haversine_m
 
 console = Console(stderr=True)

@@ -88,6 +88,8 @@ class IngestService:
             (s.tenant, s.bin_id): s for t in self.registry.tenants() for s in self.registry.states(t.id)
         }
         self._write_bins()
+        # health tells the truth from the start: a store down at start was reported ok until a write failed
+        self.sink.store_ok = self.store.ping()
         self.health.start()
         self._worker.start()
         self.consumer.start()

@@ -529,7 +529,8 @@ def plan_command(
     from core.models import PlanChoices
     from core.settings import get_settings
     from core.timeseries import open_store
-    from tomning.planner import next_day_to_plan, plan_now, summary
+    from planning.schedule import next_day_to_plan
+    from tomning.planner import plan_now, summary
     from tomning.runtime import open_registry
 
     settings = get_settings()
@@ -578,10 +579,10 @@ def figures_command(
     from rich.console import Console
     from rich.table import Table
 
-    from api.figures import day_range, days_figures, record_days
     from core.errors import TomningError
     from core.settings import get_settings
     from core.timeseries import open_store
+    from planning.figures import day_range, days_figures, record_days
     from tomning.runtime import open_registry
 
     settings = get_settings()

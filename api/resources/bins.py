@@ -18,12 +18,12 @@ from pydantic import BaseModel, Field, ValidationError
 from api import csvcells
 from api.auth import EDIT_BINS, READ, allow, tenant_of
 from api.context import Services, services
-from api.planning import forecasts
 from api.problems import responses
 from api.resources.common import Page, PagingQuery, dumps, etag_of, page, tagged
 from core.errors import BinNotFound, Conflict, InvalidInput, NotFound
 from core.forecast import Forecast
 from core.models import AwareDatetime, Bin, BinSpec, Fraction, Id, Location, Principal
+from planning.forecasting import forecasts
 
 router = APIRouter(prefix="/v1", responses=responses(401, 403))
 Ctx = Annotated[Services, Depends(services)]

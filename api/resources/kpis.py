@@ -1,4 +1,4 @@
-"""Daily figures: km, hours, emptyings, fill at emptying, overflows, devices silent (api/figures.py)."""
+"""Daily figures: km, hours, emptyings, fill at emptying, overflows, devices silent (planning/figures.py)."""
 
 from __future__ import annotations
 
@@ -13,9 +13,9 @@ from fastapi.responses import Response
 
 from api.auth import READ, allow, tenant_of
 from api.context import Services, services
-from api.figures import DailyKpis, day_figures, day_range, days_figures
 from api.problems import responses
 from core.models import Day, Principal
+from planning.figures import DailyKpis, day_figures, day_range, days_figures
 
 router = APIRouter(prefix="/v1", tags=["kpis"], responses=responses(401, 403))
 Ctx = Annotated[Services, Depends(services)]

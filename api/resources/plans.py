@@ -13,8 +13,6 @@ from pydantic import BaseModel, ConfigDict, Field, ValidationError
 from api import exports
 from api.auth import DISPATCH, HANDOVER, READ, REPORT, ROUTES, allow, tenant_of
 from api.context import Services, services
-from api.figures import record_after
-from api.planning import FleetSpec, day_off, fleet_of, make_plan, next_workday, saved_fleet, without_reported
 from api.problems import responses
 from api.resources.admin import issue
 from api.resources.common import Number, Page, PagingQuery, page
@@ -36,6 +34,11 @@ from core.models import (
     Role,
     SkipReason,
 )
+from planning.calendar import day_off, next_workday
+from planning.day import make_plan
+from planning.figures import record_after
+from planning.fleet import FleetSpec, fleet_of, saved_fleet
+from planning.progress import without_reported
 
 router = APIRouter(prefix="/v1", responses=responses(401, 403))
 Ctx = Annotated[Services, Depends(services)]

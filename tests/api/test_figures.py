@@ -5,8 +5,8 @@ from __future__ import annotations
 from datetime import datetime, timedelta
 from zoneinfo import ZoneInfo
 
-from api.figures import HELD_AT_MOST, overflow_hours
 from core.models import Fraction, Reading
+from planning.figures import HELD_AT_MOST, overflow_hours
 from tests.api.conftest import NOW, World
 from tests.api.test_access import dispatched_plan
 

@@ -8,9 +8,12 @@ from zoneinfo import ZoneInfo
 import pytest
 from pydantic import ValidationError
 
-from api.planning import FleetSpec, day_off, next_workday, plan_day, select
 from core.forecast import Forecast, Reliability
 from core.models import Fraction
+from planning.calendar import day_off, next_workday
+from planning.day import plan_day
+from planning.fleet import FleetSpec
+from planning.select import select
 from routing.problem import Break
 from tests.api.conftest import FLEET, World
 from tests.core.test_models import a_bin
@@ -83,7 +86,7 @@ def test_a_plan_stores_each_bins_forecast_with_a_band(world: World) -> None:
 def test_a_bin_without_history_borrows_from_its_district_first() -> None:
     from zoneinfo import ZoneInfo
 
-    from api.planning import forecast_all
+    from planning.forecasting import forecast_all
 
     now = DAY
     history = {}
@@ -106,7 +109,7 @@ def test_a_bin_without_history_borrows_from_its_district_first() -> None:
 def test_a_street_bin_borrows_the_pace_of_street_bins_not_households() -> None:
     from zoneinfo import ZoneInfo
 
-    from api.planning import forecast_all
+    from planning.forecasting import forecast_all
 
     now, history, bins = DAY, {}, []
     for kind, litres, per_hour in (("house", 660, 0.005), ("street", 160, 0.015)):
@@ -148,8 +151,9 @@ def test_trucks_of_two_depots_are_planned_in_one_search(world: World) -> None:
 def test_more_due_than_the_trucks_can_take_gives_a_plan_and_says_what_is_left() -> None:
     from zoneinfo import ZoneInfo
 
-    from api.planning import FacilitySpec, FleetSpec, PlaceSpec, VehicleSpec, plan_day
     from core.models import Location
+    from planning.day import plan_day
+    from planning.fleet import FacilitySpec, FleetSpec, PlaceSpec, VehicleSpec
 
     here = Location(lat=56.66, lon=16.36)
     bins = [
@@ -226,8 +230,8 @@ def test_before_christmas_the_plan_takes_what_would_fill_before_the_trucks_run_a
 def test_a_drivers_lunch_is_planned_on_the_route_in_its_window_and_in_its_hours() -> None:
     """Twelve bins 1 km apart in a line, 20 minutes each: a day of over four hours from 06:00, with 30
     minutes' lunch to start between 09:00 and 09:30."""
-    from api.planning import BreakSpec, FacilitySpec, PlaceSpec, VehicleSpec
     from core.models import Location
+    from planning.fleet import BreakSpec, FacilitySpec, PlaceSpec, VehicleSpec
 
     stockholm = ZoneInfo("Europe/Stockholm")
     here = Location(lat=56.66, lon=16.36)
@@ -261,7 +265,7 @@ def test_a_drivers_lunch_is_planned_on_the_route_in_its_window_and_in_its_hours(
 
 
 def test_a_break_outside_its_shift_or_back_to_front_is_refused_with_what_is_wrong() -> None:
-    from api.planning import VehicleSpec
+    from planning.fleet import VehicleSpec
 
     truck = {"id": "t1", "capacity_l": 40_000, "depot": "depot", "shift_start": "06:00", "shift_s": 8 * 3600}
     with pytest.raises(ValidationError, match="lies outside its shift"):
@@ -284,7 +288,7 @@ def test_a_break_outside_its_shift_or_back_to_front_is_refused_with_what_is_wron
 
 
 def test_the_forecast_knows_the_tenants_holidays_for_the_years_around() -> None:
-    from api.planning import holidays_around
+    from planning.calendar import holidays_around
 
     around = holidays_around("SE", date(2026, 12, 20))
     assert {date(2026, 12, 24), date(2026, 12, 25), date(2026, 12, 26), date(2026, 12, 31)} <= set(around)
@@ -299,8 +303,8 @@ def test_the_forecast_knows_the_tenants_holidays_for_the_years_around() -> None:
 
 def test_a_replan_route_with_nothing_left_to_visit_goes_out_as_it_is() -> None:
     """A truck sent home empty by the re-plan (no visits) whose driver reported since: nothing to time."""
-    from api.planning import without_reported
     from core.models import Outcome, OutcomeStatus, Plan, PlannedRoute, PlannedVisit, PlanStatus
+    from planning.progress import without_reported
 
     fleet = FleetSpec.model_validate(FLEET)
     made = DAY.replace(hour=9)

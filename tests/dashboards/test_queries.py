@@ -13,7 +13,6 @@ from datetime import UTC, date, datetime, timedelta
 
 import pytest
 
-from api.figures import record_days
 from core import places
 from core.operations import forecast_points
 from core.registry import Registry
@@ -25,6 +24,7 @@ from dashboards.catalog import boards
 from dashboards.influxql import Target, render
 from ingest.mqtt import Publisher
 from ingest.simulate import Simulator
+from planning.figures import record_days
 from tests.conftest import unique
 from tests.harness.services import InfluxDB, Mosquitto
 from tests.integration.pipeline_helpers import (

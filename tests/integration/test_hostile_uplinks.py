@@ -216,3 +216,18 @@ def test_nul_bytes_are_dead_lettered_on_postgresql(
     letters: list[DeadLetter] = postgres_registry.dead_letters()
     assert sorted(d.reason for d in letters) == ["invalid_value", "not_utf8"]
     assert all("\0" not in d.payload for d in letters)
+
+
+def test_health_says_the_store_is_down_from_the_start(
+    mosquitto: Mosquitto, sqlite_registry: Registry, tmp_path: Path
+) -> None:
+    from tests.harness.services import free_port
+
+    nowhere = StoreSettings(
+        backend="influxdb", influx_url=f"http://127.0.0.1:{free_port()}", influx_database="x"
+    )
+    with (
+        InfluxStore.from_settings(nowhere) as down,
+        running_ingest(mosquitto.port, sqlite_registry, down, tmp_path / "spool") as service,
+    ):
+        assert healthz(service)[1]["store_ok"] is False

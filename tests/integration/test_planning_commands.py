@@ -13,15 +13,16 @@ from zoneinfo import ZoneInfo
 import pytest
 from rich.console import Console
 
-from api.planning import FleetSpec
 from core.models import Fraction, Plan
 from core.registry import Registry
 from core.settings import PlanningSettings, Settings
 from core.timeseries.sqlite import SqliteStore
+from planning.fleet import FleetSpec
+from planning.schedule import next_day_to_plan, next_run
 from tests.api.conftest import FLEET, FLEET_WITH_LUNCH, readings_for
 from tests.api.conftest import NOW as WORLD_NOW
 from tests.integration.test_commands import tomning
-from tomning.planner import next_day_to_plan, next_run, run_scheduler
+from tomning.planner import run_scheduler
 
 STOCKHOLM = ZoneInfo("Europe/Stockholm")
 
@@ -143,9 +144,9 @@ def test_the_scheduler_plans_nothing_for_a_day_without_collection(
 
 
 def test_a_fire_risk_off_the_route_replans_the_day_where_the_fleet_asks_for_it(tmp_path: Path) -> None:
-    from api.planning import make_plan
     from core.models import Event, EventKind, PlanStatus
-    from tomning.planner import replan_urgent
+    from planning.day import make_plan
+    from planning.schedule import replan_urgent
 
     env = _seeded(tmp_path)
     today = datetime.now(UTC).astimezone(STOCKHOLM).date()

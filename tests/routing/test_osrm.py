@@ -78,7 +78,8 @@ def test_no_server_is_a_clear_error() -> None:
 
 
 def test_the_planner_routes_on_roads_when_the_fleet_names_an_osrm_server(osrm: Osrm) -> None:
-    from api.planning import FacilitySpec, FleetSpec, PlaceSpec, VehicleSpec, road_matrices
+    from planning.fleet import FacilitySpec, FleetSpec, PlaceSpec, VehicleSpec
+    from planning.roads import road_matrices
 
     places = grid(10)
     fleet = FleetSpec(
@@ -96,8 +97,10 @@ def test_the_planner_routes_on_roads_when_the_fleet_names_an_osrm_server(osrm: O
 def test_driving_times_come_from_the_roads_and_set_the_arrivals(osrm: Osrm, tmp_path: Path) -> None:
     import httpx
 
-    from api.planning import FacilitySpec, FleetSpec, PlaceSpec, VehicleSpec, plan_day, road_matrices
     from core.forecast import Forecast, Reliability
+    from planning.day import plan_day
+    from planning.fleet import FacilitySpec, FleetSpec, PlaceSpec, VehicleSpec
+    from planning.roads import road_matrices
     from tests.core.test_models import a_bin
 
     places = grid(12)

@@ -15,12 +15,14 @@ from zoneinfo import ZoneInfo
 
 from pydantic import BaseModel, Field
 
-from api.planning import fleet_of, road_matrices, underway
 from core.errors import InvalidInput, StoreUnavailable
 from core.models import Device, EventKind, Location, OutcomeStatus, Plan, PlanStatus
 from core.operations import CO2_KG_PER_KM, collection_day
 from core.registry import Registry
 from core.timeseries import TimeSeriesStore
+from planning.fleet import fleet_of
+from planning.progress import underway
+from planning.roads import road_matrices
 
 log = logging.getLogger(__name__)
 OVERFLOW = 0.98  # a bin read this full is overflowing, or about to
