@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from collections.abc import Iterable, Sequence
 from datetime import datetime
+from pathlib import Path
 from types import TracebackType
 from typing import Any
 
@@ -23,6 +24,8 @@ def make_engine(url: str) -> Engine:
     engine = create_engine(url, pool_pre_ping=True)
     if engine.dialect.name == "sqlite":
         event.listen(engine, "connect", _sqlite_pragmas)
+        if engine.url.database not in (None, "", ":memory:"):  # var/ on a fresh clone: made, not a traceback
+            Path(engine.url.database).parent.mkdir(parents=True, exist_ok=True)
     return engine
 
 

@@ -25,6 +25,13 @@ def tomning(*args: str, cwd: Path, env: dict[str, str] | None = None, timeout: f
     return result.stdout
 
 
+def test_a_fresh_clone_upgrades_its_registry_and_says_its_version(tmp_path: Path) -> None:
+    """No var/ yet: the default registry's folder is made (it was a 100-line traceback)."""
+    assert tomning("db", "upgrade", cwd=tmp_path).strip() == "registry is at the newest schema"
+    assert (tmp_path / "var" / "registry.sqlite").is_file()
+    assert tomning("--version", cwd=tmp_path).startswith("tomning ")
+
+
 def test_help_names_every_job(tmp_path: Path) -> None:
     shown = tomning("--help", cwd=tmp_path)
     for job in ("demo", "ingest", "simulate", "seed", "db", "broker", "config", "api", "keys", "route"):
