@@ -2,10 +2,11 @@
 
 from __future__ import annotations
 
+import logging
 from datetime import date, datetime, time
 from typing import Literal
 
-from pydantic import ConfigDict, Field, field_validator, model_validator
+from pydantic import ConfigDict, Field, ValidationError, field_validator, model_validator
 
 from core.daysoff import known_country
 from core.errors import Conflict
@@ -17,6 +18,8 @@ from core.models import (
 )
 from core.registry import Registry
 from routing.problem import Break
+
+log = logging.getLogger(__name__)
 
 PENALTY_M_PER_FILL = 5000.0  # an optional bin at 60 % is worth a 3 km detour
 
@@ -201,15 +204,26 @@ class FleetSpec(Frozen):
 
 
 def saved_fleet(registry: Registry, tenant: str) -> FleetSpec | None:
-    """The tenant's fleet, if it has saved one."""
+    """The tenant's fleet, if it has saved one that today's rules still take; one saved before a rule it
+    breaks (a time with an offset) is logged and taken as none, so it stops no other tenant's plans."""
     doc = registry.fleet(tenant)
-    return FleetSpec.model_validate(doc) if doc is not None else None
+    if doc is None:
+        return None
+    try:
+        return FleetSpec.model_validate(doc)
+    except ValidationError as exc:
+        log.error("tenant %r: its saved fleet breaks a rule, so it is not planned; PUT /v1/fleet again: %s",
+                  tenant, exc)  # fmt: skip
+        return None
 
 
 def fleet_of(registry: Registry, tenant: str) -> FleetSpec:
     """The tenant's fleet; without one there is nothing to plan with (409)."""
     if (fleet := saved_fleet(registry, tenant)) is None:
-        raise Conflict("the tenant has no fleet: PUT /v1/fleet (depots, facilities, trucks) before planning")
+        raise Conflict(
+            "the tenant has no fleet (or one saved before a rule it breaks; see the log): PUT /v1/fleet "
+            "(depots, facilities, trucks) before planning"
+        )
     return fleet
 
 

@@ -14,7 +14,7 @@ from api.context import Services, services
 from api.problems import responses
 from core import access
 from core.errors import NotFound
-from core.models import ApiKey, AwareDatetime, Id, Principal, Role, Tenant
+from core.models import ApiKey, AwareDatetime, Id, NewTenant, Principal, Role, Tenant
 from core.registry import Registry
 
 router = APIRouter(prefix="/v1", responses=responses(401, 403))
@@ -104,7 +104,7 @@ def list_tenants(ctx: Ctx, _: Annotated[Principal, Depends(platform_admin)]) -> 
     "/tenants", tags=["tenants"], status_code=201, summary="add a tenant (platform admin)",
     responses=responses(409, 422),
 )  # fmt: skip
-def create_tenant(tenant: Tenant, ctx: Ctx, _: Annotated[Principal, Depends(platform_admin)]) -> Tenant:
+def create_tenant(tenant: NewTenant, ctx: Ctx, _: Annotated[Principal, Depends(platform_admin)]) -> Tenant:
     ctx.registry.add_tenant(tenant)
     return ctx.registry.tenant(tenant.id)
 
