@@ -219,12 +219,13 @@ def saved_fleet(registry: Registry, tenant: str) -> FleetSpec | None:
 
 def fleet_of(registry: Registry, tenant: str) -> FleetSpec:
     """The tenant's fleet; without one there is nothing to plan with (409)."""
-    if (fleet := saved_fleet(registry, tenant)) is None:
+    if (fleet := saved_fleet(registry, tenant)) is not None:
+        return fleet
+    if registry.fleet(tenant) is not None:
         raise Conflict(
-            "the tenant has no fleet (or one saved before a rule it breaks; see the log): PUT /v1/fleet "
-            "(depots, facilities, trucks) before planning"
+            "the tenant's fleet was saved before a rule it breaks (see the log): PUT /v1/fleet again"
         )
-    return fleet
+    raise Conflict("the tenant has no fleet: PUT /v1/fleet (depots, facilities, trucks) before planning")
 
 
 def groups(fleet: FleetSpec) -> list[tuple[frozenset[Fraction], list[VehicleSpec]]]:
