@@ -25,17 +25,16 @@ from core.topics import ID_PATTERN
 FIRST_YEAR, LAST_YEAR = 1970, 2200
 
 
-def _aware(value: datetime) -> datetime:
-    if value.tzinfo is None or value.utcoffset() is None:
-        raise ValueError("datetime must carry a time zone")
+def _day(value: date) -> date:
     if not FIRST_YEAR <= value.year <= LAST_YEAR - 1:
-        raise ValueError(f"datetime must lie in the years {FIRST_YEAR} to {LAST_YEAR - 1}")
+        raise ValueError(f"{type(value).__name__} must lie in the years {FIRST_YEAR} to {LAST_YEAR - 1}")
     return value
 
 
-def _day(value: date) -> date:
-    if not FIRST_YEAR <= value.year <= LAST_YEAR - 1:
-        raise ValueError(f"date must lie in the years {FIRST_YEAR} to {LAST_YEAR - 1}")
+def _aware(value: datetime) -> datetime:
+    if value.tzinfo is None or value.utcoffset() is None:
+        raise ValueError("datetime must carry a time zone")
+    _day(value)
     return value
 
 

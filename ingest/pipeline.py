@@ -72,13 +72,16 @@ def _isolated(message: Inbound, *, resolver: Resolver, limits: Limits, out: Outc
     except Exception as exc:
         log.exception("message on %r not processed; dead-lettered", message.topic[:200])
         del out.readings[marks[0] :], out.dead_letters[marks[1] :]
-        detail = f"{type(exc).__name__}: {exc}"[:500]
-        _Rejecter(message, out)(tenant_of(message.topic), "unprocessable", detail)
+        out.dead_letters.append(unprocessable(message, exc))
 
 
-def tenant_of(topic: str) -> str:
-    parsed = topics.parse(topic)
-    return parsed.tenant if parsed is not None else ""
+def unprocessable(message: Inbound, exc: Exception) -> DeadLetter:
+    """The dead letter of a message that failed in a way nobody foresaw, with the failure."""
+    parsed = topics.parse(message.topic)
+    return DeadLetter(
+        tenant=parsed.tenant if parsed is not None else "", topic=message.topic, reason="unprocessable",
+        detail=f"{type(exc).__name__}: {exc}", payload=text(message.payload), received_at=message.received_at,
+    )  # fmt: skip
 
 
 class _Rejecter:

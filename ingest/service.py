@@ -234,11 +234,7 @@ class IngestService:
 
     def _unprocessable(self, message: Inbound, exc: Exception) -> bool:
         """Dead-letter a message that fails alone; False when even that cannot be stored (retried)."""
-        letter = DeadLetter(
-            tenant=pipeline.tenant_of(message.topic), topic=message.topic, reason="unprocessable",
-            detail=f"{type(exc).__name__}: {exc}", payload=pipeline.text(message.payload),
-            received_at=message.received_at,
-        )  # fmt: skip
+        letter = pipeline.unprocessable(message, exc)
         try:
             self.registry.add_dead_letters([letter])
         except Exception:
